@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,7 +46,8 @@ class _Server(ThreadingHTTPServer):
 class HTTPTestServer:
     """A programmable HTTP server: ``set(path, body)`` and point a client at ``url(path)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.routes: dict[str, Route] = {}
         self.requests: list[SeenRequest] = []
         self.lock = threading.Lock()
@@ -104,13 +107,15 @@ class HTTPTestServer:
             do_POST = _handle
             do_HEAD = _handle
 
-        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.server = _Server((host, 0), _Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def set(self, path: str, body: bytes | str = b"", **kw: Any) -> str:
         if isinstance(body, str):
@@ -157,3 +162,153 @@ class WebhookReceiver(HTTPTestServer):
     @property
     def apprise_url(self) -> str:
         return f"json://127.0.0.1:{self.port}/hook"
+
+
+# --- Misbehaving servers for the fetcher's tests -------------------------------------------
+# Each handler is bounded in time and stops as soon as the client goes away, so that
+# ``HTTPTestServer.close()`` (which joins the handler threads) returns promptly.
+
+
+def _client_gone(h: BaseHTTPRequestHandler, wait: float) -> bool:
+    """Wait up to ``wait`` seconds for the client to close its side; True if it did."""
+    sock = h.connection
+    sock.settimeout(wait)
+    try:
+        return sock.recv(4096) == b""
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def trickle(interval: float = 0.3, size: int = 200, limit: float = 15.0) -> Handler:
+    """Valid headers (Content-Length: size), then the body one byte every ``interval``."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "application/rss+xml")
+            h.send_header("Content-Length", str(size))
+            h.end_headers()
+            h.wfile.flush()
+            end = time.monotonic() + limit
+            for _ in range(size):
+                if time.monotonic() > end:
+                    return
+                h.wfile.write(b"x")
+                h.wfile.flush()
+                if _client_gone(h, interval):
+                    return
+        except OSError:
+            return
+
+    return handler
+
+
+def trickle_headers(interval: float = 0.3, limit: float = 15.0) -> Handler:
+    """A status line, then one header trickled a byte every ``interval``, never finished."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True
+        try:
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            h.wfile.flush()
+            end = time.monotonic() + limit
+            while time.monotonic() < end:
+                h.wfile.write(b"a")
+                h.wfile.flush()
+                if _client_gone(h, interval):
+                    return
+        except OSError:
+            return
+
+    return handler
+
+
+def silent(limit: float = 15.0) -> Handler:
+    """Read the request and never answer; return when the client hangs up."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            if _client_gone(h, 0.1):
+                return
+
+    return handler
+
+
+def endless(chunk: bytes = b"<item>x</item>" * 4096, limit: float = 15.0) -> Handler:
+    """A 200 without Content-Length that streams ``chunk`` until the client hangs up."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True
+        try:
+            h.send_response(200)
+            h.send_header("Content-Type", "application/rss+xml")
+            h.send_header("Connection", "close")
+            h.end_headers()
+            end = time.monotonic() + limit
+            while time.monotonic() < end:
+                h.wfile.write(chunk)
+        except OSError:
+            return
+
+    return handler
+
+
+def blob(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None, delay: float = 0.0
+) -> Handler:
+    """A fixed one-shot response (after ``delay`` s); a client hanging up early is no error."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True
+        if delay:
+            time.sleep(delay)
+        try:
+            h.send_response(status)
+            for k, v in (headers or {}).items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            h.wfile.flush()
+        except OSError:
+            return
+
+    return handler
+
+
+def gzip_zeros(size: int) -> bytes:
+    """A gzip member of ``size`` zero bytes, compressed in 1 MiB steps (~3 ms per MiB)."""
+    step = bytes(1 << 20)
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [comp.compress(step) for _ in range(size // len(step))]
+    parts.append(comp.compress(bytes(size % len(step))))
+    parts.append(comp.flush())
+    return b"".join(parts)
+
+
+class SilentListener:
+    """A TCP port that completes the handshake (kernel backlog) but never accepts or answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def closed_port() -> int:
+    """A loopback port that nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

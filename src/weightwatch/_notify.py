@@ -26,7 +26,7 @@ _apprise_log.propagate = False
 _apprise_log.addHandler(logging.NullHandler())
 
 
-@_custom_plugin(on="console", name="Console (standard output)")
+@_custom_plugin(on="console", name="Console (standard output)")  # type: ignore[no-untyped-call,untyped-decorator]
 def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
     """``console://`` prints the alert to standard output (the journal under systemd)."""
     line = "=" * 72
@@ -51,9 +51,7 @@ def mask_url(url: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
         return f"{scheme}://****"
     shown = str(plugin.url(privacy=True))
     shown = _HEADER_RE.sub(lambda m: m.group(1) + "****", shown)
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret and len(secret) >= 3:
-            shown = shown.replace(secret, "****")
+    shown = scrub(shown, secrets)
     # Drop the long tail of default options Apprise adds; keep what the user wrote.
     base, _, query = shown.partition("?")
     own = {p.split("=", 1)[0] for p in urlsplit(url).query.split("&") if p}
@@ -64,6 +62,14 @@ def mask_url(url: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
 def _qs_key(pair: str) -> str:
     key = pair.split("=", 1)[0]
     return key.replace("%2B", "+").replace("%2b", "+")
+
+
+def scrub(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """``text`` with every known secret replaced by ``****`` (for errors from plugins)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "****")
+    return text
 
 
 def check_url(url: str) -> str | None:

@@ -1,0 +1,438 @@
+"""The only module that imports sqlite_utils / sqlite3: weightwatch's state in one SQLite file.
+
+Tables (created by named migrations below; never edit one once released, add a new one):
+
+- ``sources``  one row per configured source: HTTP validators, last result, failure count,
+  when it may be polled again (Retry-After), whether its first poll has been recorded.
+- ``items``    every item seen, per source: the "is this new?" memory.
+- ``hits``     an item that matched a rule; ``duplicate_of`` points at the earlier hit of the
+  same rule when it is the same story (same canonical link or near-identical title).
+- ``alerts``   one row per (hit, channel URL): pending, sent or failed, with attempts and
+  the last error. The URL itself is not stored (it may hold secrets): ``url_key`` is its
+  SHA-256 and ``masked_url`` is printable.
+
+One writer: the process that polls writes in one transaction per source (items, hits,
+alerts and the source's state together), so a crash never loses an alert and never
+records an item whose alerts were not queued. WAL lets ``status`` read meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from .errors import StorageError
+
+migrations = sqlite_utils.Migrations("weightwatch")
+
+
+@migrations(name="0001_initial")
+def _m0001_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            permanent_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            primed INTEGER NOT NULL DEFAULT 0,
+            last_poll TEXT,
+            last_ok TEXT,
+            last_status TEXT,
+            last_http_status INTEGER,
+            last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            kind TEXT,
+            items_total INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE items (
+            source TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            link TEXT NOT NULL,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            published TEXT,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (source, item_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE hits (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            source TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            link TEXT NOT NULL,
+            title TEXT NOT NULL,
+            title_key TEXT NOT NULL,
+            published TEXT,
+            created TEXT NOT NULL,
+            terms TEXT NOT NULL,
+            snippet TEXT NOT NULL,
+            duplicate_of INTEGER REFERENCES hits(id),
+            duplicate_reason TEXT,
+            UNIQUE (rule, source, item_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX hits_rule_link ON hits (rule, link)")
+    db.execute("CREATE INDEX hits_rule_created ON hits (rule, created)")
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            hit_id INTEGER NOT NULL REFERENCES hits(id),
+            channel TEXT NOT NULL,
+            url_key TEXT NOT NULL,
+            masked_url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            last_error TEXT,
+            UNIQUE (hit_id, url_key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX alerts_status ON alerts (status)")
+
+
+def iso(moment: datetime | None) -> str | None:
+    """UTC ISO-8601 text for storage; sorts correctly as text."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    name: str
+    url: str
+    permanent_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    primed: bool = False
+    last_poll: datetime | None = None
+    last_ok: datetime | None = None
+    last_status: str | None = None
+    last_http_status: int | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    not_before: datetime | None = None
+    kind: str | None = None
+    items_total: int = 0
+
+
+@dataclass(frozen=True)
+class RecentHit:
+    id: int
+    link: str
+    title_key: str
+
+
+@dataclass(frozen=True)
+class NewHit:
+    """A hit to insert; ``alerts`` are (channel, url_key, masked_url, title, body)."""
+
+    rule: str
+    source: str
+    item_id: str
+    link: str
+    title: str
+    title_key: str
+    published: datetime | None
+    terms: tuple[str, ...]
+    snippet: str
+    duplicate_of: int | None = None
+    duplicate_reason: str | None = None
+    alerts: tuple[tuple[str, str, str, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    hit_id: int
+    channel: str
+    url_key: str
+    masked_url: str
+    title: str
+    body: str
+    status: str
+    attempts: int
+    last_error: str | None
+
+
+class Storage:
+    """weightwatch's SQLite database; use from one thread (the writer)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self.db = sqlite_utils.Database(conn)
+            migrations.apply(self.db)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"Could not open the database {path}: {exc}.") from exc
+        self.conn = conn
+
+    def close(self) -> None:
+        try:
+            self.conn.execute("PRAGMA optimize")
+            self.conn.close()
+        except sqlite3.Error:
+            pass
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StorageError(f"Could not start a write to {self.path}: {exc}.") from exc
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self.conn.execute("ROLLBACK")
+                raise StorageError(f"Could not write to {self.path}: {exc}.") from exc
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        try:
+            return list(self.db.query(sql, list(params)))
+        except sqlite3.Error as exc:
+            raise StorageError(f"Could not read {self.path}: {exc}.") from exc
+
+    # -- sources -------------------------------------------------------------------
+
+    def source_states(self) -> dict[str, SourceState]:
+        out = {}
+        for row in self._rows("SELECT * FROM sources"):
+            out[row["name"]] = _source_state(row)
+        return out
+
+    def source_state(self, name: str) -> SourceState | None:
+        rows = self._rows("SELECT * FROM sources WHERE name = ?", [name])
+        return _source_state(rows[0]) if rows else None
+
+    def ensure_sources(self, sources: Iterable[tuple[str, str]]) -> None:
+        """Add a row for each (name, url) not yet known; a changed URL resets validators."""
+        with self.transaction() as conn:
+            for name, url in sources:
+                row = conn.execute("SELECT url FROM sources WHERE name = ?", [name]).fetchone()
+                if row is None:
+                    conn.execute("INSERT INTO sources (name, url) VALUES (?, ?)", [name, url])
+                elif row[0] != url:
+                    conn.execute(
+                        "UPDATE sources SET url = ?, permanent_url = NULL, etag = NULL,"
+                        " last_modified = NULL WHERE name = ?",
+                        [url, name],
+                    )
+
+    # -- items and hits ------------------------------------------------------------
+
+    def known_item_ids(self, source: str, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT item_id FROM items WHERE source = ? AND item_id IN ({marks})",
+                [source, *chunk],
+            ).fetchall()
+            known.update(r[0] for r in rows)
+        return known
+
+    def recent_hits(self, rule: str, since: datetime) -> list[RecentHit]:
+        """Hits of a rule created at or after ``since``, each under its story's original id.
+
+        Duplicates are included so that a third report of a story can match the wording of
+        the second one; the id returned is always the original hit's.
+        """
+        rows = self.conn.execute(
+            "SELECT COALESCE(duplicate_of, id), link, title_key FROM hits"
+            " WHERE rule = ? AND created >= ? ORDER BY id",
+            [rule, iso(since)],
+        ).fetchall()
+        return [RecentHit(r[0], r[1], r[2]) for r in rows]
+
+    def hit_with_link(self, rule: str, link: str) -> int | None:
+        """The original hit of ``rule`` with this canonical link, at any age."""
+        if not link:
+            return None
+        row = self.conn.execute(
+            "SELECT COALESCE(duplicate_of, id) FROM hits WHERE rule = ? AND link = ?"
+            " ORDER BY id LIMIT 1",
+            [rule, link],
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def record_poll(
+        self,
+        source: str,
+        *,
+        now: datetime,
+        items: list[tuple[str, str, str, str, datetime | None]],
+        hits: list[NewHit],
+        state: dict[str, Any],
+    ) -> list[int]:
+        """In one transaction: new items, hits with their pending alerts, the source's state.
+
+        ``items`` are (item_id, link, title, text, published). Returns the new hits' ids.
+        """
+        stamp = iso(now)
+        hit_ids: list[int] = []
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO items (source, item_id, link, title, text, published, first_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(source, i, link, t, x, iso(p), stamp) for i, link, t, x, p in items],
+            )
+            for hit in hits:
+                cur = conn.execute(
+                    "INSERT INTO hits (rule, source, item_id, link, title, title_key, published,"
+                    " created, terms, snippet, duplicate_of, duplicate_reason)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [
+                        hit.rule,
+                        hit.source,
+                        hit.item_id,
+                        hit.link,
+                        hit.title,
+                        hit.title_key,
+                        iso(hit.published),
+                        stamp,
+                        json.dumps(list(hit.terms)),
+                        hit.snippet,
+                        hit.duplicate_of,
+                        hit.duplicate_reason,
+                    ],
+                )
+                if cur.rowcount != 1:
+                    continue
+                hit_id = int(cur.lastrowid or 0)
+                hit_ids.append(hit_id)
+                conn.executemany(
+                    "INSERT INTO alerts (hit_id, channel, url_key, masked_url, title, body,"
+                    " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    [(hit_id, *alert, stamp, stamp) for alert in hit.alerts],
+                )
+            self._update_source(conn, source, state, len(items))
+        return hit_ids
+
+    def record_failure(self, source: str, state: dict[str, Any]) -> None:
+        with self.transaction() as conn:
+            self._update_source(conn, source, state, 0)
+
+    @staticmethod
+    def _update_source(
+        conn: sqlite3.Connection, source: str, state: dict[str, Any], new_items: int
+    ) -> None:
+        values = {k: (iso(v) if isinstance(v, datetime) else v) for k, v in state.items()}
+        sets = ", ".join(f"{k} = ?" for k in values)
+        conn.execute(
+            f"UPDATE sources SET {sets}, items_total = items_total + ? WHERE name = ?",
+            [*values.values(), new_items, source],
+        )
+
+    # -- alerts --------------------------------------------------------------------
+
+    def pending_alerts(self) -> list[AlertRow]:
+        rows = self._rows("SELECT * FROM alerts WHERE status = 'pending' ORDER BY id")
+        return [_alert_row(r) for r in rows]
+
+    def alerts(self, status: str | None = None) -> list[AlertRow]:
+        if status:
+            rows = self._rows("SELECT * FROM alerts WHERE status = ? ORDER BY id", [status])
+        else:
+            rows = self._rows("SELECT * FROM alerts ORDER BY id")
+        return [_alert_row(r) for r in rows]
+
+    def mark_alert(self, alert_id: int, *, status: str, error: str | None, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE alerts SET status = ?, attempts = attempts + 1, last_error = ?,"
+                " updated = ? WHERE id = ?",
+                [status, error, iso(now), alert_id],
+            )
+
+    def counts(self) -> dict[str, int]:
+        row = self.conn.execute(
+            "SELECT (SELECT COUNT(*) FROM items),"
+            " (SELECT COUNT(*) FROM hits),"
+            " (SELECT COUNT(*) FROM alerts WHERE status = 'pending'),"
+            " (SELECT COUNT(*) FROM alerts WHERE status = 'sent'),"
+            " (SELECT COUNT(*) FROM alerts WHERE status = 'failed')"
+        ).fetchone()
+        keys = ("items", "hits", "pending", "sent", "failed")
+        return dict(zip(keys, (int(v) for v in row), strict=True))
+
+    def hits(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM hits ORDER BY id DESC LIMIT ?", [limit])
+
+
+def _source_state(row: dict[str, Any]) -> SourceState:
+    return SourceState(
+        name=row["name"],
+        url=row["url"],
+        permanent_url=row["permanent_url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        primed=bool(row["primed"]),
+        last_poll=from_iso(row["last_poll"]),
+        last_ok=from_iso(row["last_ok"]),
+        last_status=row["last_status"],
+        last_http_status=row["last_http_status"],
+        last_error=row["last_error"],
+        consecutive_failures=int(row["consecutive_failures"]),
+        not_before=from_iso(row["not_before"]),
+        kind=row["kind"],
+        items_total=int(row["items_total"]),
+    )
+
+
+def _alert_row(row: dict[str, Any]) -> AlertRow:
+    return AlertRow(
+        id=row["id"],
+        hit_id=row["hit_id"],
+        channel=row["channel"],
+        url_key=row["url_key"],
+        masked_url=row["masked_url"],
+        title=row["title"],
+        body=row["body"],
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )

@@ -1,0 +1,154 @@
+"""Pure decisions of a poll: which items are new, which hits are duplicates, what to alert.
+
+Nothing here does I/O; every function takes ``now`` and plain values. The pipeline
+(``_update``) calls these and does the fetching, storing and sending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import dedup
+from .config import Channel, Rule, Source
+from .errors import HTTPStatusError, SourceError
+from .models import Item
+
+MAX_RETRY_AFTER = 24 * 3600.0  # a server cannot park a source for longer than a day
+
+
+def url_key(url: str) -> str:
+    """How an alert row names its channel URL without storing it (URLs may hold secrets)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def new_items(items: Iterable[Item], known_ids: set[str]) -> list[Item]:
+    """Items whose id was not seen before for this source, first occurrence only, in order."""
+    seen = set(known_ids)
+    out = []
+    for item in items:
+        if item.id not in seen:
+            seen.add(item.id)
+            out.append(item)
+    return out
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """An earlier original hit of the same rule, as dedup sees it."""
+
+    id: int
+    link: str
+    title_key: str
+
+
+def find_duplicate(
+    link: str,
+    title_key: str,
+    *,
+    same_link: int | None,
+    recent: Iterable[Earlier],
+    threshold: float,
+) -> tuple[int, str] | None:
+    """The earlier hit this one repeats, with the reason, or None when it is a new story.
+
+    Same canonical link (at any age) first; then a near-identical title among ``recent``
+    hits (the dedup window), as decided by ``dedup.is_near_duplicate``.
+    """
+    if same_link is not None:
+        return same_link, "same link"
+    best: tuple[int, float] | None = None
+    for earlier in recent:
+        if link and earlier.link == link:
+            return earlier.id, "same link"
+        if dedup.is_near_duplicate(title_key, earlier.title_key, threshold):
+            score = dedup.similarity(title_key, earlier.title_key)
+            if best is None or score > best[1]:
+                best = (earlier.id, score)
+    if best is not None:
+        return best[0], f"similar title ({best[1]:.0f}/100)"
+    return None
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    channel: str
+    url: str
+    url_key: str
+    masked_url: str
+
+
+def alert_targets(rules: Iterable[Rule], channels: dict[str, Channel]) -> list[AlertTarget]:
+    """The distinct channel URLs the given rules notify, in rule and channel order."""
+    out: list[AlertTarget] = []
+    seen: set[str] = set()
+    for rule in rules:
+        for name in rule.notify:
+            channel = channels.get(name)
+            if channel is None:
+                continue
+            for url, masked in zip(channel.urls, channel.masked_urls, strict=True):
+                key = url_key(url)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(AlertTarget(name, url, key, masked))
+    return out
+
+
+def after_success(
+    *,
+    now: datetime,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    permanent_url: str | None,
+    kind: str | None,
+    warning: str = "",
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "last_poll": now,
+        "last_ok": now,
+        "last_status": "not modified" if status == 304 else "ok",
+        "last_http_status": status,
+        "last_error": warning or None,
+        "consecutive_failures": 0,
+        "not_before": None,
+        "primed": 1,
+    }
+    if status != 304:
+        values["etag"] = etag
+        values["last_modified"] = last_modified
+        values["kind"] = kind
+    if permanent_url:
+        values["permanent_url"] = permanent_url
+    return values
+
+
+def after_failure(*, now: datetime, error: SourceError, failures_before: int) -> dict[str, Any]:
+    not_before = None
+    status = None
+    if isinstance(error, HTTPStatusError):
+        status = error.status
+        if error.retry_after:
+            wait = min(max(error.retry_after, 0.0), MAX_RETRY_AFTER)
+            not_before = now + timedelta(seconds=wait)
+    return {
+        "last_poll": now,
+        "last_status": "error",
+        "last_http_status": status,
+        "last_error": str(error),
+        "consecutive_failures": failures_before + 1,
+        "not_before": not_before,
+    }
+
+
+def is_waiting(not_before: datetime | None, now: datetime) -> bool:
+    """True while a server's Retry-After says the source must not be polled yet."""
+    return not_before is not None and now < not_before
+
+
+def applies(rule: Rule, source: Source) -> bool:
+    return rule.applies_to(source)
