@@ -134,13 +134,13 @@ HAND_PAIRS: list[tuple[str, str, bool, str]] = [
         "Mistral releases open-weight coding model",
         "Former Mistral staff release open-weight coding model",
         False,
-        "inserted subject, 87.2",
+        "inserted subject",
     ),
     (
         "General Motors Investigates Recall",
         "Congress To Investigate General Motors Recall",
         False,
-        "inserted subject (UCI), 83.5",
+        "inserted subject (UCI)",
     ),
     (
         "UPDATE 1-Meta releases Llama 4 weights to researchers",
@@ -218,7 +218,7 @@ HAND_PAIRS: list[tuple[str, str, bool, str]] = [
         "Google releases Gemma 3 open models for developers",
         "Google releases its Gemma 3 open models to developers",
         True,
-        "limit: reworded, 89.3",
+        "limit: reworded",
     ),
     (
         "Google to launch Android SDK for wearables in two weeks",

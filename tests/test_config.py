@@ -277,18 +277,18 @@ def test_a_float_interval_is_reported_as_the_brief_shows() -> None:
     ("toml_value", "problem"),
     [
         (
-            '"10s"',
-            "settings.interval: must be at least 30s so that sites are not polled too often, "
-            'found "10s"',
+            '"4s"',
+            "settings.interval: must be at least 5s so that sites are not polled too often, "
+            'found "4s"',
         ),
         (
-            "29",
-            "settings.interval: must be at least 30s so that sites are not polled too often, "
-            "found 29",
+            "2",
+            "settings.interval: must be at least 5s so that sites are not polled too often, "
+            "found 2",
         ),
     ],
 )
-def test_an_interval_below_30s_is_refused_saying_the_minimum(toml_value: str, problem: str) -> None:
+def test_an_interval_below_5s_is_refused_saying_the_minimum(toml_value: str, problem: str) -> None:
     assert only_problem(f"[settings]\ninterval = {toml_value}") == problem
     source = f'[[source]]\nname = "a"\nurl = "https://a.example/rss"\ninterval = {toml_value}'
     assert only_problem(source) == problem.replace("settings.interval", "source[0].interval")
@@ -344,7 +344,7 @@ def test_format_size_round_trips(size: int) -> None:
         ),
         (
             'title_similarity = "high"',
-            'settings.title_similarity: expected a number from 0 to 100 such as 88, found "high"',
+            'settings.title_similarity: expected a number from 0 to 100 such as 90, found "high"',
         ),
         ('dedup_window = "-1h"', "settings.dedup_window: expected a duration"),
         ("user_agent = 7", "settings.user_agent: expected a string, found 7"),

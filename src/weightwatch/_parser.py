@@ -82,15 +82,21 @@ HTML_PAGE = "The response is an HTML page, not a feed."
 # feeds, just becomes a space.
 _INLINE_TAG_RE = re.compile(
     r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|mark|q|s|samp|small"
-    r"|span|strike|strong|sub|sup|time|tt|u|var|wbr)(?:\s[^<>]*)?/?>"
+    r"|span|strike|strong|sub|sup|time|tt|u|var|wbr)"
+    r"(?:\s[^<>\"']*(?:(?:\"[^\"]{0,2000}\"|'[^']{0,2000}')[^<>\"']*)*)?/?>"
 )
+# Comments, script and style are cut out first by _drop_hidden, in one linear pass: a regex
+# such as "<!--.*?-->" rescans to the end for every unclosed "<!--" (quadratic; 200 KB of them
+# took 90 s).
+_HIDDEN_START_RE = re.compile(r"<!--|<(?:script|style|SCRIPT|STYLE|Script|Style)\b")
+_HIDDEN_END_RE = {
+    "s": re.compile(r"</script\s*>", re.IGNORECASE),
+    "t": re.compile(r"</style\s*>", re.IGNORECASE),
+}
 _TAG_RE = re.compile(
-    r"<(script|style|SCRIPT|STYLE)\b[^>]*>.*?</\1\s*>"  # script and style with their content
-    r"|<!--.*?-->"  # comments
+    r"</?[A-Za-z][^<>\"']*(?:(?:\"[^\"]{0,2000}\"|'[^']{0,2000}')[^<>\"']*)*>"  # quoted ">" ok
     r"|<!\[CDATA\[|\]\]>"  # stray CDATA markers: keep the text inside
-    r"|</?[A-Za-z][^<>\"']*(?:(?:\"[^\"]{0,2000}\"|'[^']{0,2000}')[^<>\"']*)*>"  # quoted ">" ok
-    r"|<[!?][^<>]*>",  # doctype, processing instructions
-    re.DOTALL,
+    r"|<[!?][^<>]*>"  # doctype, processing instructions
 )
 # C0 controls other than whitespace, DEL, and lone surrogates (which JSON can smuggle in).
 _JUNK_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
@@ -119,7 +125,7 @@ _HTML_START_RE = re.compile(rb"<!doctype\s+html|<(?:html|head|body)[\s>/]")
 # A feed element anywhere in an HTML-looking body (an Atom feed wrapped in XHTML exists).
 _FEED_ROOT_RE = re.compile(rb"<(?:feed|rss|rdf:RDF|channel)[\s>]")
 _FEED_LINK_RE = re.compile(
-    rb"<link\b[^>]*\btype\s*=\s*[\"']?application/(?:rss|atom|feed)\+(?:xml|json)[^>]*>",
+    rb"<link\b[^<>]{0,500}\btype\s*=\s*[\"']?application/(?:rss|atom|feed)\+(?:xml|json)[^<>]{0,500}>",
     re.IGNORECASE,
 )
 _HREF_RE = re.compile(rb"\bhref\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
@@ -513,6 +519,7 @@ def _plain(value: str, is_html: bool, limit: int) -> str:
         value = value[:_RAW_LIMIT]
     if is_html:
         if "<" in value:
+            value = _drop_hidden(value)
             value = _INLINE_TAG_RE.sub("", value)
             value = _TAG_RE.sub(" ", value)
         if "&" in value:
@@ -524,6 +531,31 @@ def _plain(value: str, is_html: bool, limit: int) -> str:
         space = cut.rfind(" ", limit - 200)
         value = cut[:space] if space > 0 else cut
     return value
+
+
+def _drop_hidden(value: str) -> str:
+    """Remove comments and script/style elements; an unclosed one runs to the end (as in HTML)."""
+    match = _HIDDEN_START_RE.search(value)
+    if match is None:
+        return value
+    parts: list[str] = []
+    pos = 0
+    while match is not None:
+        parts.append(value[pos : match.start()])
+        opener = match.group()
+        if opener == "<!--":
+            end = value.find("-->", match.end())
+            pos = -1 if end < 0 else end + 3
+        else:
+            closer = _HIDDEN_END_RE["t" if opener[2] in "tT" else "s"].search(value, match.end())
+            pos = -1 if closer is None else closer.end()
+        if pos < 0:
+            break
+        parts.append(" ")
+        match = _HIDDEN_START_RE.search(value, pos)
+    else:
+        parts.append(value[pos:])
+    return "".join(parts)
 
 
 def _item_id(guid: object, link: str, title: str, text: str) -> str:

@@ -115,6 +115,12 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX alerts_status ON alerts (status)")
 
 
+@migrations(name="0002_sources_next_due")
+def _m0002_sources_next_due(db: sqlite_utils.Database) -> None:
+    """The daemon's schedule survives restarts: when each source is due next."""
+    db.execute("ALTER TABLE sources ADD COLUMN next_due TEXT")
+
+
 def iso(moment: datetime | None) -> str | None:
     """UTC ISO-8601 text for storage; sorts correctly as text."""
     if moment is None:
@@ -143,6 +149,7 @@ class SourceState:
     not_before: datetime | None = None
     kind: str | None = None
     items_total: int = 0
+    next_due: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +267,27 @@ class Storage:
                         " last_modified = NULL WHERE name = ?",
                         [url, name],
                     )
+
+    def set_next_due(self, name: str, when: datetime | None) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE sources SET next_due = ? WHERE name = ?", [iso(when), name])
+
+    def source_report(self) -> list[dict[str, Any]]:
+        """Every source's row with its pending and failed alert counts, for ``status``."""
+        return self._rows(
+            "SELECT s.*,"
+            " (SELECT COUNT(*) FROM alerts a JOIN hits h ON a.hit_id = h.id"
+            "   WHERE h.source = s.name AND a.status = 'pending') AS alerts_pending,"
+            " (SELECT COUNT(*) FROM alerts a JOIN hits h ON a.hit_id = h.id"
+            "   WHERE h.source = s.name AND a.status = 'failed') AS alerts_failed"
+            " FROM sources s ORDER BY s.name"
+        )
+
+    def hits_since(self, since: datetime) -> int:
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM hits WHERE created >= ? AND duplicate_of IS NULL", [iso(since)]
+        ).fetchone()
+        return int(row[0])
 
     # -- items and hits ------------------------------------------------------------
 
@@ -420,6 +448,7 @@ def _source_state(row: dict[str, Any]) -> SourceState:
         not_before=from_iso(row["not_before"]),
         kind=row["kind"],
         items_total=int(row["items_total"]),
+        next_due=from_iso(row.get("next_due")),
     )
 
 

@@ -105,15 +105,16 @@ def stderr_is_journal(env: dict[str, str] | None = None) -> bool:
     return st.st_dev == dev and st.st_ino == inode
 
 
-def setup_logging(verbose: bool = False, *, daemon: bool = False) -> None:
-    """Journald format under systemd, timestamps on a terminal; INFO for the daemon."""
-    level = (
-        logging.DEBUG
-        if verbose and daemon
-        else logging.INFO
-        if (verbose or daemon)
-        else (logging.WARNING)
-    )
+def setup_logging(verbose: bool = False, *, quiet: bool = False) -> None:
+    """Journald format under systemd, timestamps on a terminal.
+
+    The daemon logs at INFO (one line per poll); ``quiet`` commands that print their own
+    summary log only errors unless ``verbose``; ``verbose`` adds DEBUG for the daemon.
+    """
+    if verbose:
+        level = logging.INFO if quiet else logging.DEBUG
+    else:
+        level = logging.ERROR if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     if stderr_is_journal():
         handler.setFormatter(JournalFormatter())

@@ -188,7 +188,7 @@ def _store(
             source.name,
             decide.after_failure(now=now, error=error, failures_before=state.consecutive_failures),
         )
-        log.warning("%s: %s", source.name, error)
+        log.warning("%s: failed after %.1f s: %s", source.name, duration, error)
         return SourceOutcome(source.name, "error", error=str(error), duration=duration)
 
     response, feed = fetched.response, fetched.feed
@@ -203,6 +203,7 @@ def _store(
     )
     if response.status == 304 or feed is None:
         storage.record_poll(source.name, now=now, items=[], hits=[], state=values)
+        log.info("%s: not modified (%.1f s)", source.name, duration)
         return SourceOutcome(source.name, "not modified", duration=duration)
 
     known = storage.known_item_ids(source.name, [i.id for i in feed.items])
@@ -218,11 +219,22 @@ def _store(
         state=values,
     )
     alert_rows = sum(len(h.alerts) for h in hits)
+    originals = sum(1 for h in hits if h.duplicate_of is None)
+    log.info(
+        "%s: ok, %d items, %d new, %d hits, %d alerts queued%s (%.1f s)",
+        source.name,
+        len(feed.items),
+        len(fresh),
+        originals,
+        alert_rows,
+        ", first poll recorded silently" if priming and not alerting else "",
+        duration,
+    )
     return SourceOutcome(
         source.name,
         "ok",
         new_items=len(fresh),
-        hits=sum(1 for h in hits if h.duplicate_of is None),
+        hits=originals,
         alerts=alert_rows,
         duration=duration,
         primed=priming and not alerting,
@@ -304,7 +316,7 @@ def _decide_hits(
 def _batch_duplicate(hits: list[NewHit], rule: str, link: str, key: str, threshold: float) -> bool:
     """A hit earlier in this same poll already covers this story for this rule."""
     for h in hits:
-        if h.rule != rule or h.duplicate_of is not None:
+        if h.rule != rule:
             continue
         if (link and h.link == link) or dedup.is_near_duplicate(key, h.title_key, threshold):
             return True

@@ -78,11 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    from ._systemd import setup_logging
+
+    # `once` prints its own summary of failures; its log is for -v.
+    setup_logging(args.verbose, quiet=args.command in ("once", "demo", "check"))
     if args.command is None:
         parser.print_help()
         return 2

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 
-from . import _notify
+from . import _notify, dedup
 from . import query as _query
 from .errors import ConfigError, Problem, QueryError
 from .query import Query
@@ -36,9 +36,9 @@ DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_WORKERS = 8
 DEFAULT_DEDUP_WINDOW = 48 * 3600.0
-DEFAULT_TITLE_SIMILARITY = 88.0
+DEFAULT_TITLE_SIMILARITY = dedup.DEFAULT_THRESHOLD
 
-MIN_INTERVAL = 30.0  # seconds; polling faster than this is rude to the sites
+MIN_INTERVAL = 5.0  # seconds; below a minute only makes sense for sites you run yourself
 MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 600.0
 MIN_MAX_BODY, MAX_MAX_BODY = 1024, 1024**3
 MIN_WORKERS, MAX_WORKERS = 1, 64
@@ -718,7 +718,7 @@ class _Checker:
             if not isinstance(value, int | float) or isinstance(value, bool):
                 self.add(
                     "settings.title_similarity",
-                    f"expected a number from 0 to 100 such as 88, found {_show(value)}",
+                    f"expected a number from 0 to 100 such as 90, found {_show(value)}",
                 )
             elif not 0 <= value <= 100 or math.isnan(value):
                 self.add(

@@ -81,6 +81,7 @@ set test per field; only candidate positions are checked word by word.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -123,14 +124,16 @@ def _mark_class() -> str:
     return "".join(f"\\u{a:04x}-\\u{b:04x}" if a != b else f"\\u{a:04x}" for a, b in ranges)
 
 
-_RUN = rf"(?:[^\W_]|[{_mark_class()}])+"
+# A run of letters and digits, with combining marks (never first) kept inside it. Marks
+# are not \w, so a token can only start at [^\W_] and a separator is just [\W_]*.
+_RUN = rf"[^\W_]+(?:[{_mark_class()}]+[^\W_]*)*"
 _TOKEN_RE = re.compile(
     rf"{_RUN}(?:(?:(?<=\d)[.\uff0e](?=\d)|[{re.escape(_APOSTROPHES)}](?=[^\W_])){_RUN})*"
 )
-_PAIR_RE = re.compile(rf"(.*?)({_TOKEN_RE.pattern})", re.DOTALL)
-_HAS_APOSTROPHE_RE = re.compile(f"[{re.escape(_APOSTROPHES)}]")
+_PAIR_RE = re.compile(rf"([\W_]*)({_TOKEN_RE.pattern})")  # (separator, token)
 _SOFT_SEP_RE = re.compile(rf"[\s_{re.escape(_HYPHENS + _INVISIBLE_JOINERS)}]*")
 _STOP_RE = re.compile(r"[.!?;:…]\s|[。！？；：]|\n\s*\n")
+_QUOTES_TO_SPACES = str.maketrans({c: " " for c in _DOUBLE_QUOTES})
 _APOSTROPHE_MAP = str.maketrans({c: "'" for c in _APOSTROPHES})
 _LEX_MAP = str.maketrans(
     {**{c: "-" for c in _HYPHENS}, **{c: '"' for c in _DOUBLE_QUOTES}, "（": "(", "）": ")"}
@@ -266,37 +269,39 @@ def _word(raw: str) -> tuple[str, str, int] | None:
     return norm, _stem(norm), trim
 
 
-_Tokens = tuple[list[str], list[str], list[int], list[int], list[int]]
-
-
-def _tokenise(s: str) -> _Tokens:
-    """Normalised forms, stems, start and end offsets and the gap before each token.
-
-    Written with C-level helpers (findall, map, accumulate) rather than a Python loop
-    over match objects: this runs once per item and is most of ``prepare``'s cost.
-    """
-    pairs: list[tuple[str, str]] = _PAIR_RE.findall(s)  # (separator, token) pairs
-    if not pairs:
-        return [], [], [], [], []
-    seps = [sep for sep, _ in pairs]
+def _scan(s: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, int]]]:
+    """(separator, token) pairs and (form, stem, trim) per token; tokens that normalise to
+    nothing are folded into the next separator, so lengths still add up to offsets."""
+    pairs: list[tuple[str, str]] = _PAIR_RE.findall(s)
     infos = list(map(_word, [raw for _, raw in pairs]))
+    if None in infos:
+        kept_pairs: list[tuple[str, str]] = []
+        kept_infos: list[tuple[str, str, int]] = []
+        carry = ""
+        for (sep, raw), info in zip(pairs, infos, strict=True):
+            if info is None:
+                carry += sep + raw
+            else:
+                kept_pairs.append((carry + sep, raw))
+                kept_infos.append(info)
+                carry = ""
+        return kept_pairs, kept_infos
+    return pairs, cast(list[tuple[str, str, int]], infos)
+
+
+def _layout(
+    pairs: list[tuple[str, str]], infos: list[tuple[str, str, int]]
+) -> tuple[list[int], list[int], list[int]]:
+    """Start and end offsets of each token and the gap before it."""
     offsets = list(accumulate(map(len, chain.from_iterable(pairs))))
     starts, ends = offsets[0::2], offsets[1::2]
+    if any(map(operator.itemgetter(2), infos)):  # possessives: leave the 's out of spans
+        ends = [end - info[2] for end, info in zip(ends, infos, strict=True)]
     gap = _gap
-    gaps = [_JOIN if sep == " " else gap(sep) for sep in seps]
-    gaps[0] = _BREAK
-    if None in infos:  # a token that normalises to nothing: drop it, re-measure the gap
-        keep = [k for k, info in enumerate(infos) if info is not None]
-        gaps = [
-            _BREAK if n == 0 else gap(s[ends[keep[n - 1]] : starts[k]]) for n, k in enumerate(keep)
-        ]
-        starts = [starts[k] for k in keep]
-        ends = [ends[k] for k in keep]
-        infos = [infos[k] for k in keep]
-    words = cast(list[tuple[str, str, int]], infos)
-    if _HAS_APOSTROPHE_RE.search(s):  # possessives: leave the 's out of the span
-        ends = [end - info[2] for end, info in zip(ends, words, strict=True)]
-    return [info[0] for info in words], [info[1] for info in words], starts, ends, gaps
+    gaps = [_JOIN if sep == " " else gap(sep) for sep, _ in pairs]
+    if gaps:
+        gaps[0] = _BREAK
+    return starts, ends, gaps
 
 
 def _positions(tokens: list[str], first: int, key: str) -> list[int]:
@@ -310,16 +315,22 @@ def _positions(tokens: list[str], first: int, key: str) -> list[int]:
 
 
 class _Field:
-    """One tokenised field, with the first position of every stem and every form."""
+    """One tokenised field: forms and stems, where each stem and glued pair first occurs.
+
+    ``glue[i]`` is token i followed by the first character of token i+1: the key that finds
+    an item splitting a query word ("open source" for ``opensource``). Offsets and gaps are
+    only needed to check a candidate or report a span, so they are computed on first use.
+    """
 
     __slots__ = (
-        "ends",
-        "gaps",
+        "_layout",
+        "_pairs",
+        "glue",
+        "glue_first",
+        "glue_keys",
+        "infos",
         "name",
-        "norm_first",
-        "norm_keys",
         "norms",
-        "starts",
         "stem_first",
         "stem_keys",
         "stems",
@@ -327,12 +338,22 @@ class _Field:
 
     def __init__(self, name: Literal["title", "text"], s: str) -> None:
         self.name = name
-        self.norms, self.stems, self.starts, self.ends, self.gaps = _tokenise(s)
-        backwards = range(len(self.norms) - 1, -1, -1)  # so the first position wins
-        self.stem_first = dict(zip(reversed(self.stems), backwards, strict=True))
-        self.norm_first = dict(zip(reversed(self.norms), backwards, strict=True))
+        self._pairs, self.infos = _scan(s)
+        self._layout: tuple[list[int], list[int], list[int]] | None = None
+        norms = self.norms = [info[0] for info in self.infos]
+        stems = self.stems = [info[1] for info in self.infos]
+        n = len(norms)
+        self.stem_first = dict(zip(reversed(stems), range(n - 1, -1, -1), strict=True))
+        self.glue = list(map(operator.add, norms, map(operator.itemgetter(0), norms[1:])))
+        self.glue_first = dict(zip(reversed(self.glue), range(n - 2, -1, -1), strict=True))
         self.stem_keys = self.stem_first.keys()
-        self.norm_keys = self.norm_first.keys()
+        self.glue_keys = self.glue_first.keys()
+
+    def layout(self) -> tuple[list[int], list[int], list[int]]:
+        """(starts, ends, gaps), computed once."""
+        if self._layout is None:
+            self._layout = _layout(self._pairs, self.infos)
+        return self._layout
 
 
 class Document:
@@ -346,7 +367,7 @@ class Document:
         self._fields = (_Field("title", title), _Field("text", text))
 
     def __repr__(self) -> str:
-        return f"Document(title={self.title!r}, text={self.text[:40]!r}...)"
+        return f"Document(title={self.title!r}, text={len(self.text)} characters)"
 
 
 def prepare(title: str, text: str) -> Document:
@@ -386,17 +407,18 @@ class _Term:
     words: tuple[str, ...]
     stems: tuple[str, ...]
     gaps: tuple[int, ...]
-    # Where a match can start: the first word's stem or the stem of several words glued
-    # (looked up among token stems), or a proper prefix of the first word (among token forms).
+    # Where a match can start: the first word's stem, or the stem of the first words glued
+    # (looked up among token stems); or a prefix of the first word of 2 characters or more
+    # (looked up among _Field.glue, for an item that splits the word).
     stem_keys: frozenset[str] = field(compare=False, repr=False)
-    norm_keys: frozenset[str] = field(compare=False, repr=False)
+    glue_keys: frozenset[str] = field(compare=False, repr=False)
 
     prec: ClassVar[int] = _ATOM
 
     def test(self, doc: Document) -> bool:
         for f in doc._fields:
             if not (
-                f.stem_keys.isdisjoint(self.stem_keys) and f.norm_keys.isdisjoint(self.norm_keys)
+                f.stem_keys.isdisjoint(self.stem_keys) and f.glue_keys.isdisjoint(self.glue_keys)
             ) and self._find(f, first=True):
                 return True
         return False
@@ -404,8 +426,10 @@ class _Term:
     def collect(self, doc: Document, terms: list[str], spans: list[Span]) -> None:
         found = False
         for f in doc._fields:
-            for start, end in self._find(f, first=False):
-                spans.append(Span(f.name, f.starts[start], f.ends[end - 1]))
+            hits = self._find(f, first=False)
+            if hits:
+                starts, ends, _ = f.layout()
+                spans.extend(Span(f.name, starts[start], ends[end - 1]) for start, end in hits)
                 found = True
         if found and self.display not in terms:
             terms.append(self.display)
@@ -422,7 +446,7 @@ class _Term:
         )
         if bare:
             return self.display
-        return '"' + " ".join(text.replace('"', " ").split()) + '"'
+        return '"' + " ".join(self.display.translate(_QUOTES_TO_SPACES).split()) + '"'
 
     def _find(self, f: _Field, first: bool) -> list[tuple[int, int]]:
         """Token ranges [start, end) where the term occurs in a field."""
@@ -439,8 +463,8 @@ class _Term:
             candidates = set()
             for key in f.stem_keys & self.stem_keys:
                 candidates.update(_positions(f.stems, f.stem_first[key], key))
-        for key in f.norm_keys & self.norm_keys:
-            candidates.update(_positions(f.norms, f.norm_first[key], key))
+        for key in f.glue_keys & self.glue_keys:
+            candidates.update(_positions(f.glue, f.glue_first[key], key))
         candidates.difference_update(start for start, _ in hits)
         for start in sorted(candidates):
             end = self._align(f, 0, start)
@@ -455,14 +479,14 @@ class _Term:
         """Match words[qi:] from token ti, which follows a matched token; end or -1."""
         if qi == len(self.words):
             return ti
-        if ti >= len(f.norms) or (f.gaps[ti] == _BREAK and self.gaps[qi] != _BREAK):
+        if ti >= len(f.norms) or (f.layout()[2][ti] == _BREAK and self.gaps[qi] != _BREAK):
             return -1
         return self._align(f, qi, ti)
 
     def _align(self, f: _Field, qi: int, ti: int) -> int:
         """Match words[qi:] starting exactly at token ti; the end token index or -1."""
         words, stems = self.words, self.stems
-        norms, gaps = f.norms, f.gaps
+        norms, gaps = f.norms, f.layout()[2]
         if f.stems[ti] == stems[qi]:
             end = self._next(f, qi + 1, ti + 1)
             if end >= 0:
@@ -492,8 +516,12 @@ class _Term:
         return -1
 
 
-def _make_term(display: str, source: str, column: int) -> _Term:
-    norms, stems, _, _, gaps = _tokenise(source)
+def _make_term(display: str, column: int) -> _Term:
+    """Compile one term; display is what the user wrote (phrases: whitespace collapsed)."""
+    pairs, infos = _scan(display)
+    norms = [info[0] for info in infos]
+    stems = [info[1] for info in infos]
+    gaps = _layout(pairs, infos)[2]
     if not norms:
         raise QueryError(f'"{display}" has no letters or digits', column)
     stem_keys = {stems[0]}
@@ -502,8 +530,8 @@ def _make_term(display: str, source: str, column: int) -> _Term:
         joined += norm
         stem_keys.add(_stem(joined))
     first = norms[0]
-    norm_keys = frozenset(first[:i] for i in range(1, len(first)))
-    return _Term(display, tuple(norms), tuple(stems), tuple(gaps), frozenset(stem_keys), norm_keys)
+    glue_keys = frozenset(first[:i] for i in range(2, len(first) + 1))
+    return _Term(display, tuple(norms), tuple(stems), tuple(gaps), frozenset(stem_keys), glue_keys)
 
 
 @dataclass(frozen=True)
@@ -531,7 +559,10 @@ class _And:
     prec: ClassVar[int] = _AND
 
     def test(self, doc: Document) -> bool:
-        return all(child.test(doc) for child in self.children)
+        for child in self.children:  # noqa: SIM110 - a plain loop: no generator per test
+            if not child.test(doc):
+                return False
+        return True
 
     def collect(self, doc: Document, terms: list[str], spans: list[Span]) -> None:
         for child in self.children:
@@ -551,7 +582,10 @@ class _Or:
     prec: ClassVar[int] = _OR
 
     def test(self, doc: Document) -> bool:
-        return any(child.test(doc) for child in self.children)
+        for child in self.children:  # noqa: SIM110 - a plain loop: no generator per test
+            if child.test(doc):
+                return True
+        return False
 
     def collect(self, doc: Document, terms: list[str], spans: list[Span]) -> None:
         for child in self.children:
@@ -738,9 +772,9 @@ class _Parser:
             self.take()  # the ")": parentheses were checked to balance
             return node
         if tok.kind == "phrase":
-            return _make_term(" ".join(tok.text.split()), tok.text, tok.column)
+            return _make_term(" ".join(tok.text.split()), tok.column)
         if tok.kind == "word":
-            return _make_term(tok.text, tok.text, tok.column)
+            return _make_term(tok.text, tok.column)
         # AND/OR where a term should start, or a ")": both caught by the callers' checks
         raise QueryError(f"{tok.kind} needs a term on both sides", tok.column)
 
@@ -772,7 +806,7 @@ def from_lists(
         display = " ".join(entry.split())
         if not display:
             raise QueryError("empty entry", 1)
-        return _make_term(display, entry, 1)
+        return _make_term(display, 1)
 
     parts: list[_Node] = []
     if any:
