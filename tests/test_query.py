@@ -606,7 +606,7 @@ def test_spans_point_into_the_original_strings_despite_nfkc_and_curly_quotes() -
     assert m.terms == ("OpenAI", "gpt 4", "open-weight", "fine-tune", "release weights")
 
 
-def test_span_leaves_out_combining_marks_only_when_they_are_not_in_the_word() -> None:
+def test_span_of_a_decomposed_letter_includes_its_combining_mark() -> None:
     text = "Le cafe\u0301 ouvre"
     m = parse("café").match(prepare("", text))
     assert m is not None

@@ -857,10 +857,12 @@ def snippet(doc: Document, match: Match, width: int = 160) -> str:
             cut += 1
         lo = cut
     if hi < n and not source[hi].isspace():  # do not end inside a word
+        floor = end if end <= hi else start  # a span longer than the width is cut itself
         cut = hi
-        while cut > end and not source[cut - 1].isspace():
+        while cut > floor and not source[cut - 1].isspace():
             cut -= 1
-        hi = cut
+        if cut > start:
+            hi = cut
     piece = " ".join(source[lo:hi].split())
     before = "…" if source[:lo].strip() else ""
     after = "…" if source[hi:].strip() else ""
