@@ -327,6 +327,36 @@ def _machine() -> str:
     )
 
 
+def source_fingerprint() -> str:
+    """A hash of weightwatch's source, to notice it changing under a long run."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "src" / "weightwatch").rglob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def git_state() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head or '?'}{' + uncommitted changes in src/' if dirty else ''}"
+
+
 def describe(args: argparse.Namespace, server: Server) -> str:
     r = server.ready
     hosts = r["hosts"]
@@ -344,6 +374,7 @@ def describe(args: argparse.Namespace, server: Server) -> str:
         f"- workers={args.workers} on both sides; {args.rounds} round(s), each: cold floor and "
         f"weightwatch, then warm floor and weightwatch, the side going first alternating.\n"
         f"- Machine: {_machine()}.\n"
+        f"- weightwatch: git {git_state()}, source hash {source_fingerprint()}.\n"
         f"- CPU = user+sys of the process and its children (os.wait4), wall = process start "
         f"to exit (start-up and imports included), RSS = ru_maxrss."
     )
@@ -584,6 +615,7 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> int:
             blocked = probe.note
             say(f"weightwatch is not runnable; measuring the floor alone.\n{blocked}")
 
+    fingerprint = source_fingerprint()
     runs: list[Run] = []
     for rnd in range(1, args.rounds + 1):
         sides = ["floor", "weightwatch"] if rnd % 2 else ["weightwatch", "floor"]
@@ -622,6 +654,11 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> int:
     print("\n</details>\n")
     for line in extra:
         print(f"- {line}")
+    if source_fingerprint() != fingerprint:
+        print(
+            "\n**weightwatch's source changed during this run** (hash "
+            f"{fingerprint} at the start): its runs may not measure the same code."
+        )
     invalid = [r for r in runs if not r.ok]
     if invalid:
         print(f"\n**{len(invalid)} run(s) INVALID** (left out of the table): see above.")

@@ -139,9 +139,12 @@ class WebhookReceiver(HTTPTestServer):
         super().__init__()
         self.fail_next = 0
         self.fail_status = 500
+        self.delay = 0.0  # seconds to wait before answering (and recording) each post
         self.received: list[dict[str, Any]] = []
 
         def hook(h: BaseHTTPRequestHandler) -> None:
+            if self.delay:
+                time.sleep(self.delay)
             with self.lock:
                 failing = self.fail_next > 0
                 if failing:

@@ -31,7 +31,11 @@ CASES: list[tuple[str, str | None, str]] = [
     ("https://example.com/a?at_medium=RSS&at_campaign=KARANGA", None, "https://example.com/a"),
     ("https://example.com/a?ref=hn", None, "https://example.com/a?ref=hn"),
     ("https://example.com/a?id=7&p=2&v=3", None, "https://example.com/a?id=7&p=2&v=3"),
-    ("https://www.youtube.com/watch?v=dQw4w9WgXcQ", None, "https://www.youtube.com/watch?v=dQw4w9WgXcQ"),
+    (
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        None,
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+    ),
     # remaining parameters sorted by name; repeated names keep their order
     ("https://example.com/a?b=2&a=1&c=3", None, "https://example.com/a?a=1&b=2&c=3"),
     ("https://example.com/a?t=2&t=1&a=0", None, "https://example.com/a?a=0&t=2&t=1"),

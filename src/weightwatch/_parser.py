@@ -25,11 +25,15 @@ What happens to a body, in order:
    read such feeds instead of falling back to the lenient one.
 5. A malformed feed that still yields entries (feedparser's "bozo") gives its items and a
    ``warning`` sentence; one with neither entries nor a recognisable feed is a ``ParseError``.
+6. RSS ``<ttl>`` (minutes) becomes ``FeedResult.ttl`` in seconds, a hint for the scheduler.
 
-Per-item work is kept small, as parsing is the main CPU cost of a poll cycle: tags are removed
-with two precompiled regular expressions (no HTML parser), entities are decoded with
-``html.unescape`` only when there is an ``&``, and HTML is cut to ``_RAW_LIMIT`` characters before
-stripping and the text to ``TEXT_LIMIT`` after.
+Per-item work is kept small, as parsing is the main CPU cost of a poll cycle: comments, script
+and style are cut out in one linear pass, the other tags with two precompiled regular
+expressions (no HTML parser: ``html.parser`` was 3-5 times slower on the corpus), entities are
+decoded with ``html.unescape`` only when there is an ``&``, HTML is cut to ``_RAW_LIMIT``
+characters before stripping and the text to ``TEXT_LIMIT`` after. Over the 418 real feeds of
+the corpus this post-processing is about a tenth of the time feedparser takes. A ``<`` that does
+not open a tag ("a < b", "Vec<T>" in a plain-text title) is kept.
 """
 
 from __future__ import annotations
@@ -100,12 +104,13 @@ _TAG_RE = re.compile(
 )
 # C0 controls other than whitespace, DEL, and lone surrogates (which JSON can smuggle in).
 _JUNK_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
-# The HTML tags that make a JSON "plain text" field worth stripping (as feedparser guesses).
-_KNOWN_TAG_RE = re.compile(
+# The HTML tags that make a "plain text" field worth stripping all the same.
+_KNOWN_TAGS = (
     r"</?(?:a|abbr|b|blockquote|br|code|div|em|h[1-6]|hr|i|img|li|ol|p|pre|q|s|small|span"
-    r"|strong|sub|sup|u|ul)(?:\s[^<>]*)?/?>",
-    re.IGNORECASE,
+    r"|strong|sub|sup|u|ul)(?:\s[^<>]*)?/?>"
 )
+_KNOWN_TAG_RE = re.compile(_KNOWN_TAGS, re.IGNORECASE)
+_LEADING_TAG_RE = re.compile(r"\s*" + _KNOWN_TAGS, re.IGNORECASE)
 
 # --- sniffing -------------------------------------------------------------------------------
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -233,7 +238,7 @@ class _Parser:
         if not entries and not version:
             if self.mime in ("text/html", "application/xhtml+xml") or _root_is_html(data):
                 raise self.error(_html_message(body))
-            if problem is not None and data.strip():
+            if problem is not None:
                 raise self.error(f"{NOT_A_FEED[:-1]} ({_describe(problem)}).")
             raise self.error(NOT_A_FEED)
         warning = ""
@@ -242,7 +247,13 @@ class _Parser:
         feed = result.get("feed") or {}
         title = _detail_text(dict.get(feed, "title_detail"), dict.get(feed, "title"), TITLE_LIMIT)
         items = [self.item_from_entry(entry) for entry in entries]
-        return FeedResult(kind=_kind(version), title=title, items=items, warning=warning)
+        return FeedResult(
+            kind=_kind(version),
+            title=title,
+            items=items,
+            warning=warning,
+            ttl=_ttl_seconds(dict.get(feed, "ttl")),
+        )
 
     def item_from_entry(self, entry: dict[str, Any]) -> Item:
         get = dict.get
@@ -255,6 +266,8 @@ class _Parser:
             value = content.get("value") if isinstance(content, dict) else None
             if isinstance(value, str) and len(value) > len(raw):
                 raw, raw_is_html = value, _is_html_type(content.get("type"), True)
+        if raw and not raw_is_html:
+            raw_is_html = "<" in raw and _KNOWN_TAG_RE.search(raw) is not None
         text = _plain(raw, raw_is_html, TEXT_LIMIT) if raw else ""
         link_value = get(entry, "link")
         link = canonical_url(link_value, self.url) if isinstance(link_value, str) else ""
@@ -362,7 +375,10 @@ class _Parser:
             entries = []
         items = [self.item_from_rss_json(e) for e in entries if isinstance(e, dict)]
         return FeedResult(
-            kind="json", title=_json_text(channel.get("title"), TITLE_LIMIT), items=items
+            kind="json",
+            title=_json_text(channel.get("title"), TITLE_LIMIT),
+            items=items,
+            ttl=_ttl_seconds(channel.get("ttl")),
         )
 
     def item_from_rss_json(self, raw: dict[str, Any]) -> Item:
@@ -419,7 +435,7 @@ def _html_message(body: bytes) -> str:
             value = next(g for g in href.groups() if g is not None)
             found = html.unescape(value.decode("utf-8", "replace")).strip()
             if found:
-                return f"{HTML_PAGE[:-1]}; the page names a feed at {found[:500]}"
+                return f"{HTML_PAGE[:-1]} (it links to a feed at {found[:500]})."
     return HTML_PAGE
 
 
@@ -502,7 +518,12 @@ def _is_html_detail(detail: object, default: bool) -> bool:
 def _detail_text(detail: object, value: object, limit: int) -> str:
     if not isinstance(value, str) or not value:
         return ""
-    return _plain(value, _is_html_detail(detail, True), limit)
+    if _is_html_detail(detail, True):
+        return _plain(value, True, limit)
+    # feedparser says text/plain (it found a tag or entity it does not know), yet such values
+    # often carry common markup; strip it then, but leave "Vec<T>" alone.
+    looks_html = "<" in value and _KNOWN_TAG_RE.search(value) is not None
+    return _plain(value, looks_html, limit)
 
 
 def _json_text(value: object, limit: int) -> str:
@@ -518,18 +539,28 @@ def _plain(value: str, is_html: bool, limit: int) -> str:
     if len(value) > _RAW_LIMIT:
         value = value[:_RAW_LIMIT]
     if is_html:
-        if "<" in value:
-            value = _drop_hidden(value)
-            value = _INLINE_TAG_RE.sub("", value)
-            value = _TAG_RE.sub(" ", value)
-        if "&" in value:
-            value = html.unescape(value)
+        value = _strip_html(value)
+        # Double-escaped HTML ("&lt;p&gt;..." inside CDATA) comes out as markup: take a second
+        # pass when the text starts with a known tag. Text that merely shows markup in the
+        # middle (a code sample) is left alone.
+        if "<" in value and _LEADING_TAG_RE.match(value):
+            value = _strip_html(value)
     value = _JUNK_RE.sub("", value)
     value = " ".join(value.split())
     if len(value) > limit:
         cut = value[:limit]
         space = cut.rfind(" ", limit - 200)
         value = cut[:space] if space > 0 else cut
+    return value
+
+
+def _strip_html(value: str) -> str:
+    if "<" in value:
+        value = _drop_hidden(value)
+        value = _INLINE_TAG_RE.sub("", value)
+        value = _TAG_RE.sub(" ", value)
+    if "&" in value:
+        value = html.unescape(value)
     return value
 
 
@@ -556,6 +587,18 @@ def _drop_hidden(value: str) -> str:
     else:
         parts.append(value[pos:])
     return "".join(parts)
+
+
+def _ttl_seconds(value: object) -> float | None:
+    """RSS ``<ttl>`` (minutes) in seconds; None when absent, not a whole number, or not > 0."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.isdigit() or len(value) > 9:
+            return None
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**9:
+        return float(value * 60)
+    return None
 
 
 def _item_id(guid: object, link: str, title: str, text: str) -> str:

@@ -189,6 +189,8 @@ class AlertRow:
     status: str
     attempts: int
     last_error: str | None
+    created: datetime | None = None
+    updated: datetime | None = None
 
 
 class Storage:
@@ -464,4 +466,6 @@ def _alert_row(row: dict[str, Any]) -> AlertRow:
         status=row["status"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+        created=from_iso(row["created"]),
+        updated=from_iso(row["updated"]),
     )

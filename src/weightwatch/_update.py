@@ -28,8 +28,6 @@ from .render import RuleMatch, render_alert
 
 log = logging.getLogger("weightwatch")
 
-MAX_ATTEMPTS = 50  # transient failures; durable retry policy comes with the daemon
-
 
 @dataclass
 class SourceOutcome:
@@ -88,7 +86,7 @@ class CycleSummary:
 
 
 @dataclass
-class _Fetched:
+class Fetched:
     source: Source
     state: SourceState
     started: float
@@ -97,7 +95,7 @@ class _Fetched:
     error: SourceError | None = None
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
@@ -128,13 +126,13 @@ def poll_sources(
                 )
             )
             continue
-        by_host[_host(state.permanent_url or source.url)].append((source, state))
+        by_host[host_of(state.permanent_url or source.url)].append((source, state))
 
-    results: queue.SimpleQueue[_Fetched | None] = queue.SimpleQueue()
+    results: queue.SimpleQueue[Fetched | None] = queue.SimpleQueue()
 
     def host_worker(jobs: list[tuple[Source, SourceState]]) -> None:
         for source, state in jobs:
-            results.put(_fetch_and_parse(fetcher, source, state))
+            results.put(fetch_source(fetcher, source, state))
         results.put(None)
 
     workers = max(1, min(config.settings.workers, len(by_host)))
@@ -148,15 +146,15 @@ def poll_sources(
                 remaining -= 1
                 continue
             try:
-                outcomes.append(_store(config, storage, fetched, now(), backfill))
+                outcomes.append(store_poll(config, storage, fetched, now(), backfill))
             except Exception:  # a bug in one source's handling must not stop the cycle
                 log.exception("Storing the poll of %s failed.", fetched.source.name)
                 outcomes.append(SourceOutcome(fetched.source.name, "error", error="internal error"))
     return outcomes
 
 
-def _fetch_and_parse(fetcher: Fetcher, source: Source, state: SourceState) -> _Fetched:
-    out = _Fetched(source, state, time.monotonic())
+def fetch_source(fetcher: Fetcher, source: Source, state: SourceState) -> Fetched:
+    out = Fetched(source, state, time.monotonic())
     url = state.permanent_url or source.url
     try:
         out.response = fetcher.fetch(
@@ -177,8 +175,8 @@ def _fetch_and_parse(fetcher: Fetcher, source: Source, state: SourceState) -> _F
     return out
 
 
-def _store(
-    config: Config, storage: Storage, fetched: _Fetched, now: datetime, backfill: bool
+def store_poll(
+    config: Config, storage: Storage, fetched: Fetched, now: datetime, backfill: bool
 ) -> SourceOutcome:
     source, state = fetched.source, fetched.state
     duration = time.monotonic() - fetched.started
@@ -210,7 +208,9 @@ def _store(
     fresh = decide.new_items(feed.items, known)
     priming = not state.primed
     alerting = not priming or backfill or source.backfill
-    hits = _decide_hits(config, storage, source, fresh, now, alerting)
+    # A first poll that does not alert is not matched at all: the user was never told about
+    # that backlog, so a later report of one of its stories elsewhere is news to them.
+    hits = _decide_hits(config, storage, source, fresh, now) if alerting else []
     storage.record_poll(
         source.name,
         now=now,
@@ -247,7 +247,6 @@ def _decide_hits(
     source: Source,
     fresh: list[Item],
     now: datetime,
-    alerting: bool,
 ) -> list[NewHit]:
     rules = [r for r in config.rules if r.applies_to(source)]
     if not rules or not fresh:
@@ -298,7 +297,7 @@ def _decide_hits(
                 duplicate_reason=dup[1] if dup else None,
             )
             item_hits.append(hit)
-        if originals and alerting:
+        if originals:
             by_name = {r.name: r for r in rules}
             title, body = render_alert(
                 item, [RuleMatch(name, m.terms, snip) for name, m, snip in originals]
@@ -329,13 +328,30 @@ def deliver_pending(
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     timeout: float = 30.0,
+    respect_backoff: bool = False,
 ) -> DeliveryOutcome:
     """One delivery attempt for every pending alert; each URL's outcome recorded on its own.
 
-    URLs are sent to in parallel; alerts for one URL go in order, one at a time.
+    URLs are sent to in parallel; alerts for one URL go in order, one at a time. With
+    ``respect_backoff`` (the daemon) an alert that failed is retried only when
+    ``decide.alert_retry_due``; ``once`` tries every pending alert. An alert pending for
+    longer than ``decide.ALERT_MAX_AGE`` is marked failed.
     """
     outcome = DeliveryOutcome()
-    pending = storage.pending_alerts()
+    moment = now()
+    pending = []
+    for alert in storage.pending_alerts():
+        if decide.alert_expired(alert.created, moment):
+            storage.mark_alert(
+                alert.id,
+                status="failed",
+                error=f"Gave up after {alert.attempts} attempts: {alert.last_error or ''}".strip(),
+                now=moment,
+            )
+            outcome.failed += 1
+            outcome.errors.append(f"{alert.channel} {alert.masked_url}: gave up (too old)")
+        elif not respect_backoff or decide.alert_retry_due(alert.attempts, alert.updated, moment):
+            pending.append(alert)
     if not pending:
         return outcome
     urls = {
@@ -383,8 +399,7 @@ def deliver_pending(
             outcome.sent += 1
             continue
         error = _notify.scrub(result.error, config.secrets)
-        attempts = alert.attempts + 1
-        final = result.status == "permanent" or attempts >= MAX_ATTEMPTS
+        final = result.status == "permanent"
         storage.mark_alert(
             alert.id,
             status="failed" if final else "pending",

@@ -11,9 +11,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import ConfigError, StorageError, WeightwatchError
+
+if TYPE_CHECKING:
+    from .config import Config
 
 EX_CONFIG = 78
 
@@ -66,6 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(check)
 
+    run = sub.add_parser(
+        "run",
+        help="run as a daemon: poll each source on its schedule until stopped",
+        description="Poll each source on its own schedule and deliver alerts until SIGTERM or"
+        " SIGINT. SIGHUP reloads the config (an invalid file is refused and the old one kept)."
+        " Speaks systemd's notify protocol (READY, STATUS, RELOADING, STOPPING, WATCHDOG) when"
+        " run under systemd.",
+    )
+    _config_arg(run)
+
+    status = sub.add_parser(
+        "status",
+        help="show each source's last poll, result, next due time and alert counts",
+        description="Read the database (also while the daemon runs) and list each source:"
+        " last poll, result, next due, consecutive failures, pending and failed alerts.",
+    )
+    _config_arg(status)
+    status.add_argument("--json", action="store_true", help="print JSON for scripts")
+
     sub.add_parser(
         "demo",
         help="see weightwatch work on bundled sample feeds (no internet needed)",
@@ -80,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from ._systemd import setup_logging
 
-    # `once` prints its own summary of failures; its log is for -v.
-    setup_logging(args.verbose, quiet=args.command in ("once", "demo", "check"))
+    # Commands that print their own summary log only errors unless -v; the daemon logs INFO.
+    setup_logging(args.verbose, quiet=args.command != "run")
     if args.command is None:
         parser.print_help()
         return 2
@@ -90,6 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "once":
             return _once(args)
+        if args.command == "run":
+            from .daemon import run as run_daemon
+
+            return run_daemon(args.config or _default_path())
+        if args.command == "status":
+            return _status(args)
         if args.command == "demo":
             from .demo import run_demo
 
@@ -110,11 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _default_path() -> Path:
     from . import config as config_mod
 
-    path = args.config or config_mod.default_config_path()
-    return config_mod.load(path)
+    return config_mod.default_config_path()
+
+
+def _load(args: argparse.Namespace) -> Config:
+    from . import config as config_mod
+
+    return config_mod.load(args.config or _default_path())
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -131,4 +165,23 @@ def _once(args: argparse.Namespace) -> int:
     cfg = _load(args)
     summary = run_once(cfg, backfill=args.backfill)
     print(summary.render())
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from ._storage import Storage
+    from .status import render_status, source_rows
+
+    cfg = _load(args)
+    storage = Storage(cfg.settings.database)
+    try:
+        rows = source_rows(cfg, storage.source_report(), storage.counts())
+    finally:
+        storage.close()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(render_status(rows))
     return 0

@@ -19,6 +19,10 @@ from .models import Item
 
 MAX_RETRY_AFTER = 24 * 3600.0  # a server cannot park a source for longer than a day
 
+ALERT_FIRST_RETRY = 30.0  # seconds after the first failed attempt
+ALERT_RETRY_CAP = 3600.0  # retries are at most an hour apart
+ALERT_MAX_AGE = 24 * 3600.0  # then the alert is marked failed and reported
+
 
 def url_key(url: str) -> str:
     """How an alert row names its channel URL without storing it (URLs may hold secrets)."""
@@ -143,6 +147,23 @@ def after_failure(*, now: datetime, error: SourceError, failures_before: int) ->
         "consecutive_failures": failures_before + 1,
         "not_before": not_before,
     }
+
+
+def alert_retry_due(attempts: int, updated: datetime | None, now: datetime) -> bool:
+    """Whether a pending alert may be tried now: at once if never tried, then with backoff.
+
+    After ``n`` failed attempts the next one waits ``ALERT_FIRST_RETRY * 2**(n-1)`` seconds,
+    at most ``ALERT_RETRY_CAP``.
+    """
+    if attempts <= 0 or updated is None:
+        return True
+    wait = min(ALERT_FIRST_RETRY * 2.0 ** min(attempts - 1, 20), ALERT_RETRY_CAP)
+    return now >= updated + timedelta(seconds=wait)
+
+
+def alert_expired(created: datetime | None, now: datetime) -> bool:
+    """A pending alert older than ``ALERT_MAX_AGE`` is given up on (marked failed)."""
+    return created is not None and now - created > timedelta(seconds=ALERT_MAX_AGE)
 
 
 def is_waiting(not_before: datetime | None, now: datetime) -> bool:

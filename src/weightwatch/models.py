@@ -32,3 +32,4 @@ class FeedResult:
     title: str
     items: list[Item] = field(default_factory=list)
     warning: str = ""  # set when the feed was malformed but salvageable
+    ttl: float | None = None  # seconds; RSS <ttl> (given in minutes), a hint to poll less often

@@ -73,10 +73,12 @@ tokens with digits and non-ASCII words are never stemmed (``AI``, ``is``, ``new`
 
 Performance
 -----------
-``prepare`` tokenises an item once (a regular-expression scan, cached per distinct word)
-and builds a dict from each token's stem and form to its positions. Each term keeps the
-few dict keys that can start a match, so a term absent from an item costs one C-level
-set test per field; only candidate positions are checked word by word.
+``prepare`` tokenises an item once (one regular-expression scan; normalising and stemming
+are cached per distinct word) and builds, with C-level helpers, dicts from each stem, and
+from each token plus the next token's first letter, to where it first occurs. Offsets and
+gaps are worked out only when a candidate is checked or a span is reported. Each term
+keeps the few keys that can start a match, so a term absent from an item costs two
+C-level set tests per field; only candidate positions are checked word by word.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """When to poll a source next: pure policy over values (``now`` and randomness passed in).
 
 - A healthy source is polled every ``interval`` (its own, else ``settings.interval``).
-- Consecutive failures stretch the wait exponentially: 2, 4, 8 ... times the interval,
-  capped at ``BACKOFF_CAP`` (6 h) but never below the interval. A source that recovers
+- Consecutive failures stretch the wait exponentially: 1, 2, 4, 8 ... times the interval
+  after the 1st, 2nd, 3rd, 4th failure in a row (one blip costs nothing), capped at
+  ``BACKOFF_CAP`` (6 h) but never below the interval. A source that recovers
   goes back to its interval at once.
 - Server hints (``Retry-After``, ``Cache-Control: max-age``, RSS ``<ttl>``) may only
   lengthen the wait, up to ``HINT_CAP`` (6 h); they never shorten the configured interval.
@@ -40,7 +41,7 @@ def next_delay(
 ) -> float:
     """Seconds until the next poll. ``rand`` in [0, 1) chooses the jitter."""
     if failures > 0:
-        wait = min(interval * 2.0 ** min(failures, 30), max(BACKOFF_CAP, interval))
+        wait = min(interval * 2.0 ** min(failures - 1, 30), max(BACKOFF_CAP, interval))
     else:
         wait = interval
     hints = [h for h in (retry_after, max_age, ttl) if h is not None and h > 0]
