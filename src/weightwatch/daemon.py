@@ -328,11 +328,14 @@ class Daemon:
         gen = self.generation.get(name, 0) + 1
         self.generation[name] = gen
         assert self.scheduler is not None
-        self.scheduler.at(f"source:{name}", when, self.poll_job, name, gen)
+        self.scheduler.at(f"source:{name}", when, self.poll_job, name, gen, when)
 
-    def poll_job(self, name: str, gen: int) -> None:
+    def poll_job(self, name: str, gen: int, due: datetime | None = None) -> None:
         if self.stopping.is_set() or self.generation.get(name) != gen:
             return
+        if due is not None:
+            late = (self.now() - due).total_seconds()
+            log.debug("%s: poll started %.3f s after it was due.", name, late)
         cfg = self.config
         source = next((s for s in cfg.sources if s.name == name), None)
         if source is None:
