@@ -31,7 +31,7 @@ def webhook() -> Iterator[WebhookReceiver]:
 class SMTPSink:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         import socket
 
         from aiosmtpd.controller import Controller
@@ -45,9 +45,12 @@ class SMTPSink:
                 sink.messages.append((envelope.mail_from, list(envelope.rcpt_tos), content))
                 return "250 OK"
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        if port:
+            self.port = port
+        else:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
         self.controller.start()
 

@@ -191,7 +191,8 @@ def test_a_good_fixture_validates() -> None:
         ),
         (
             '[[source]]\nname = "hn"\nurl = "https://example.org/rss"\ncolour = "red"',
-            "source[0].colour: unknown key; the keys here are name, url, interval, tags, backfill",
+            "source[0].colour: unknown key; the keys here are name, url, interval, tags, backfill"
+            + "".join(f", {k}" for k in config._SOURCE_KEYS[5:]),
         ),
         (
             '[channels]\nt = "console://"\n[[rule]]\nname = "r"\nquery = "x"\nnotfy = ["t"]',

@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,72 @@ def _m0002_sources_next_due(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN next_due TEXT")
 
 
+@migrations(name="0004_alerts_delivery")
+def _m0004_alerts_delivery(db: sqlite_utils.Database) -> None:
+    """Durable delivery: digests, holds (quiet hours, rate limit), retries, health alerts.
+
+    ``alerts`` is rebuilt because SQLite cannot relax ``hit_id NOT NULL`` in place: digest
+    and health messages belong to no hit. Rows keep their ids.
+    """
+    db.execute(
+        """
+        CREATE TABLE alerts_v2 (
+            id INTEGER PRIMARY KEY,
+            hit_id INTEGER REFERENCES hits(id),
+            kind TEXT NOT NULL DEFAULT 'hit',
+            channel TEXT NOT NULL,
+            url_key TEXT NOT NULL,
+            masked_url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            format TEXT NOT NULL DEFAULT 'text',
+            data TEXT,
+            rule_digest TEXT,
+            status TEXT NOT NULL DEFAULT 'pending',
+            hold TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            next_attempt TEXT,
+            sent TEXT,
+            last_error TEXT,
+            digest_id INTEGER,
+            event_key TEXT
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO alerts_v2 (id, hit_id, channel, url_key, masked_url, title, body, status,"
+        " attempts, created, updated, last_error, sent)"
+        " SELECT id, hit_id, channel, url_key, masked_url, title, body, status, attempts,"
+        " created, updated, last_error, CASE WHEN status = 'sent' THEN updated END FROM alerts"
+    )
+    db.execute("DROP TABLE alerts")
+    db.execute("ALTER TABLE alerts_v2 RENAME TO alerts")
+    db.execute(
+        "CREATE UNIQUE INDEX alerts_hit_url ON alerts (hit_id, url_key) WHERE hit_id IS NOT NULL"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX alerts_event_url ON alerts (event_key, url_key)"
+        " WHERE event_key IS NOT NULL"
+    )
+    db.execute("CREATE INDEX alerts_open ON alerts (status, url_key)")
+    db.execute("CREATE INDEX alerts_sent ON alerts (url_key, sent)")
+    db.execute("ALTER TABLE sources ADD COLUMN health TEXT NOT NULL DEFAULT 'ok'")
+    db.execute("ALTER TABLE sources ADD COLUMN last_new_item TEXT")
+    db.execute(
+        """
+        CREATE TABLE url_health (
+            url_key TEXT PRIMARY KEY,
+            masked_url TEXT NOT NULL,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            reported INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+
+
 def iso(moment: datetime | None) -> str | None:
     """UTC ISO-8601 text for storage; sorts correctly as text."""
     if moment is None:
@@ -150,6 +216,8 @@ class SourceState:
     kind: str | None = None
     items_total: int = 0
     next_due: datetime | None = None
+    health: str = "ok"
+    last_new_item: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -160,8 +228,24 @@ class RecentHit:
 
 
 @dataclass(frozen=True)
+class NewAlert:
+    """One message to queue for one channel URL (rendered; ``data`` is its JSON payload)."""
+
+    channel: str
+    url_key: str
+    masked_url: str
+    title: str
+    body: str
+    format: str = "text"
+    data: str | None = None
+    rule_digest: str | None = None
+    kind: str = "hit"
+    event_key: str | None = None  # health alerts: one row per (event, URL)
+
+
+@dataclass(frozen=True)
 class NewHit:
-    """A hit to insert; ``alerts`` are (channel, url_key, masked_url, title, body)."""
+    """A hit to insert with the alerts it queues."""
 
     rule: str
     source: str
@@ -174,13 +258,13 @@ class NewHit:
     snippet: str
     duplicate_of: int | None = None
     duplicate_reason: str | None = None
-    alerts: tuple[tuple[str, str, str, str, str], ...] = ()
+    alerts: tuple[NewAlert, ...] = ()
 
 
 @dataclass(frozen=True)
 class AlertRow:
     id: int
-    hit_id: int
+    hit_id: int | None
     channel: str
     url_key: str
     masked_url: str
@@ -191,6 +275,14 @@ class AlertRow:
     last_error: str | None
     created: datetime | None = None
     updated: datetime | None = None
+    kind: str = "hit"
+    format: str = "text"
+    data: str | None = None
+    rule_digest: str | None = None
+    hold: str | None = None
+    next_attempt: datetime | None = None
+    sent: datetime | None = None
+    digest_id: int | None = None
 
 
 class Storage:
@@ -279,7 +371,7 @@ class Storage:
         return self._rows(
             "SELECT s.*,"
             " (SELECT COUNT(*) FROM alerts a JOIN hits h ON a.hit_id = h.id"
-            "   WHERE h.source = s.name AND a.status = 'pending') AS alerts_pending,"
+            "   WHERE h.source = s.name AND a.status IN ('pending', 'held')) AS alerts_pending,"
             " (SELECT COUNT(*) FROM alerts a JOIN hits h ON a.hit_id = h.id"
             "   WHERE h.source = s.name AND a.status = 'failed') AS alerts_failed"
             " FROM sources s ORDER BY s.name"
@@ -337,8 +429,11 @@ class Storage:
         items: list[tuple[str, str, str, str, datetime | None]],
         hits: list[NewHit],
         state: dict[str, Any],
+        notices: Iterable[NewAlert] = (),
     ) -> list[int]:
         """In one transaction: new items, hits with their pending alerts, the source's state.
+
+        ``notices`` are messages that belong to no hit (a source's health changed).
 
         ``items`` are (item_id, link, title, text, published). Returns the new hits' ids.
         """
@@ -374,17 +469,22 @@ class Storage:
                     continue
                 hit_id = int(cur.lastrowid or 0)
                 hit_ids.append(hit_id)
-                conn.executemany(
-                    "INSERT INTO alerts (hit_id, channel, url_key, masked_url, title, body,"
-                    " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [(hit_id, *alert, stamp, stamp) for alert in hit.alerts],
-                )
+                self._insert_alerts(conn, hit_id, hit.alerts, stamp)
             self._update_source(conn, source, state, len(items))
+            self._insert_alerts(conn, None, notices, stamp)
         return hit_ids
 
-    def record_failure(self, source: str, state: dict[str, Any]) -> None:
+    def record_failure(
+        self,
+        source: str,
+        state: dict[str, Any],
+        notices: Iterable[NewAlert] = (),
+        *,
+        now: datetime | None = None,
+    ) -> None:
         with self.transaction() as conn:
             self._update_source(conn, source, state, 0)
+            self._insert_alerts(conn, None, notices, iso(now or datetime.now(UTC)))
 
     @staticmethod
     def _update_source(
@@ -399,30 +499,189 @@ class Storage:
 
     # -- alerts --------------------------------------------------------------------
 
+    @staticmethod
+    def _insert_alerts(
+        conn: sqlite3.Connection, hit_id: int | None, alerts: Iterable[NewAlert], stamp: str | None
+    ) -> int:
+        cur = conn.executemany(
+            "INSERT INTO alerts (hit_id, kind, channel, url_key, masked_url, title, body, format,"
+            " data, rule_digest, event_key, created, updated)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [
+                (
+                    hit_id,
+                    a.kind,
+                    a.channel,
+                    a.url_key,
+                    a.masked_url,
+                    a.title,
+                    a.body,
+                    a.format,
+                    a.data,
+                    a.rule_digest,
+                    a.event_key,
+                    stamp,
+                    stamp,
+                )
+                for a in alerts
+            ],
+        )
+        return int(cur.rowcount)
+
+    def queue_alerts(self, alerts: Iterable[NewAlert], *, now: datetime) -> int:
+        """Queue messages that belong to no hit (health, test); returns how many were new."""
+        with self.transaction() as conn:
+            return self._insert_alerts(conn, None, alerts, iso(now))
+
+    def open_alerts(self) -> list[AlertRow]:
+        """Alerts still to deliver (pending or held), oldest first."""
+        rows = self._rows("SELECT * FROM alerts WHERE status IN ('pending', 'held') ORDER BY id")
+        return [_alert_row(r) for r in rows]
+
     def pending_alerts(self) -> list[AlertRow]:
         rows = self._rows("SELECT * FROM alerts WHERE status = 'pending' ORDER BY id")
         return [_alert_row(r) for r in rows]
 
-    def alerts(self, status: str | None = None) -> list[AlertRow]:
+    def alerts(self, status: str | None = None, limit: int = 1000) -> list[AlertRow]:
         if status:
-            rows = self._rows("SELECT * FROM alerts WHERE status = ? ORDER BY id", [status])
+            rows = self._rows(
+                "SELECT * FROM alerts WHERE status = ? ORDER BY id DESC LIMIT ?", [status, limit]
+            )
         else:
-            rows = self._rows("SELECT * FROM alerts ORDER BY id")
+            rows = self._rows("SELECT * FROM alerts ORDER BY id DESC LIMIT ?", [limit])
         return [_alert_row(r) for r in rows]
 
+    def alert(self, alert_id: int) -> AlertRow | None:
+        rows = self._rows("SELECT * FROM alerts WHERE id = ?", [alert_id])
+        return _alert_row(rows[0]) if rows else None
+
+    def url_history(self, url_key: str, now: datetime) -> tuple[int, datetime | None]:
+        """Messages sent to a URL in the last hour, and when its last digest went out."""
+        row = self.conn.execute(
+            "SELECT (SELECT COUNT(*) FROM alerts WHERE url_key = ? AND sent >= ?"
+            "         AND kind IN ('hit', 'digest')),"
+            " (SELECT MAX(sent) FROM alerts WHERE url_key = ? AND kind = 'digest')",
+            [url_key, iso(now - timedelta(hours=1)), url_key],
+        ).fetchone()
+        return int(row[0]), from_iso(row[1])
+
+    def mark_sent(self, alert_id: int, *, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE alerts SET status = 'sent', attempts = attempts + 1, sent = ?,"
+                " updated = ?, next_attempt = NULL, hold = NULL WHERE id = ?",
+                [iso(now), iso(now), alert_id],
+            )
+            conn.execute(
+                "UPDATE alerts SET sent = ?, updated = ? WHERE digest_id = ? AND status = 'folded'",
+                [iso(now), iso(now), alert_id],
+            )
+
+    def mark_retry(
+        self, alert_id: int, *, error: str, next_attempt: datetime, now: datetime
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE alerts SET status = 'pending', attempts = attempts + 1, last_error = ?,"
+                " next_attempt = ?, updated = ? WHERE id = ?",
+                [error, iso(next_attempt), iso(now), alert_id],
+            )
+
+    def mark_failed(self, alert_id: int, *, error: str, now: datetime, attempted: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE alerts SET status = 'failed', attempts = attempts + ?, last_error = ?,"
+                " next_attempt = NULL, updated = ? WHERE id = ?",
+                [1 if attempted else 0, error, iso(now), alert_id],
+            )
+
     def mark_alert(self, alert_id: int, *, status: str, error: str | None, now: datetime) -> None:
+        """Record one attempt's result (kept for callers that need no retry time)."""
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE alerts SET status = ?, attempts = attempts + 1, last_error = ?,"
-                " updated = ? WHERE id = ?",
-                [status, error, iso(now), alert_id],
+                " updated = ?, sent = CASE WHEN ? = 'sent' THEN ? ELSE sent END WHERE id = ?",
+                [status, error, iso(now), status, iso(now), alert_id],
+            )
+
+    def hold_alerts(self, holds: Iterable[tuple[int, str]], *, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE alerts SET status = 'held', hold = ?, updated = ? WHERE id = ?",
+                [(reason, iso(now), alert_id) for alert_id, reason in holds],
+            )
+
+    def fold_into_digest(self, ids: list[int], digest: NewAlert, *, now: datetime) -> int:
+        """One transaction: queue the digest message and mark its alerts folded into it."""
+        with self.transaction() as conn:
+            self._insert_alerts(conn, None, [digest], iso(now))
+            row = conn.execute("SELECT last_insert_rowid()").fetchone()
+            digest_id = int(row[0])
+            conn.executemany(
+                "UPDATE alerts SET status = 'folded', digest_id = ?, updated = ? WHERE id = ?",
+                [(digest_id, iso(now), alert_id) for alert_id in ids],
+            )
+            return digest_id
+
+    def requeue(self, ids: Iterable[int] | None, *, now: datetime) -> int:
+        """Put failed alerts back in the queue (``None``: every failed alert)."""
+        with self.transaction() as conn:
+            if ids is None:
+                cur = conn.execute(
+                    "UPDATE alerts SET status = 'pending', next_attempt = NULL, created = ?,"
+                    " updated = ? WHERE status = 'failed'",
+                    [iso(now), iso(now)],
+                )
+                return int(cur.rowcount)
+            total = 0
+            for alert_id in ids:
+                cur = conn.execute(
+                    "UPDATE alerts SET status = 'pending', next_attempt = NULL, created = ?,"
+                    " updated = ? WHERE id = ? AND status = 'failed'",
+                    [iso(now), iso(now), alert_id],
+                )
+                total += int(cur.rowcount)
+            return total
+
+    def url_failure(self, url_key: str, masked_url: str, error: str | None) -> int:
+        """Count one more failed attempt for a URL (None: a success resets it); returns count."""
+        with self.transaction() as conn:
+            if error is None:
+                conn.execute(
+                    "UPDATE url_health SET consecutive_failures = 0, reported = 0"
+                    " WHERE url_key = ?",
+                    [url_key],
+                )
+                return 0
+            conn.execute(
+                "INSERT INTO url_health (url_key, masked_url, consecutive_failures, last_error)"
+                " VALUES (?, ?, 1, ?) ON CONFLICT (url_key) DO UPDATE SET"
+                " consecutive_failures = consecutive_failures + 1,"
+                " last_error = excluded.last_error",
+                [url_key, masked_url, error],
+            )
+            row = conn.execute(
+                "SELECT consecutive_failures FROM url_health WHERE url_key = ?", [url_key]
+            ).fetchone()
+            return int(row[0])
+
+    def url_health(self, url_key: str) -> tuple[int, bool]:
+        row = self.conn.execute(
+            "SELECT consecutive_failures, reported FROM url_health WHERE url_key = ?", [url_key]
+        ).fetchone()
+        return (int(row[0]), bool(row[1])) if row else (0, False)
+
+    def set_url_reported(self, url_key: str, reported: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE url_health SET reported = ? WHERE url_key = ?", [int(reported), url_key]
             )
 
     def counts(self) -> dict[str, int]:
         row = self.conn.execute(
             "SELECT (SELECT COUNT(*) FROM items),"
             " (SELECT COUNT(*) FROM hits),"
-            " (SELECT COUNT(*) FROM alerts WHERE status = 'pending'),"
+            " (SELECT COUNT(*) FROM alerts WHERE status IN ('pending', 'held')),"
             " (SELECT COUNT(*) FROM alerts WHERE status = 'sent'),"
             " (SELECT COUNT(*) FROM alerts WHERE status = 'failed')"
         ).fetchone()
@@ -451,6 +710,8 @@ def _source_state(row: dict[str, Any]) -> SourceState:
         kind=row["kind"],
         items_total=int(row["items_total"]),
         next_due=from_iso(row.get("next_due")),
+        health=row.get("health") or "ok",
+        last_new_item=from_iso(row.get("last_new_item")),
     )
 
 
@@ -468,4 +729,12 @@ def _alert_row(row: dict[str, Any]) -> AlertRow:
         last_error=row["last_error"],
         created=from_iso(row["created"]),
         updated=from_iso(row["updated"]),
+        kind=row["kind"],
+        format=row["format"],
+        data=row["data"],
+        rule_digest=row["rule_digest"],
+        hold=row["hold"],
+        next_attempt=from_iso(row["next_attempt"]),
+        sent=from_iso(row["sent"]),
+        digest_id=row["digest_id"],
     )

@@ -7,8 +7,10 @@ channel never stops the others.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
+import random
 import threading
 import time
 from collections import defaultdict
@@ -16,15 +18,23 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from . import _notify, _parser, decide, dedup, query
+from . import _notify, _parser, decide, dedup, delivery, query
 from ._fetch import Conditional, Fetcher, Response
-from ._storage import AlertRow, NewHit, SourceState, Storage
-from .config import Config, Source
+from ._storage import AlertRow, NewAlert, NewHit, SourceState, Storage
+from .config import Config, Rule, Source
 from .errors import SourceError
 from .models import FeedResult, Item
-from .render import RuleMatch, render_alert
+from .render import (
+    RuleMatch,
+    alert_data,
+    render_alert,
+    render_digest,
+    render_health,
+    render_url_trouble,
+)
 
 log = logging.getLogger("weightwatch")
 
@@ -182,10 +192,11 @@ def store_poll(
     duration = time.monotonic() - fetched.started
     if fetched.error is not None or fetched.response is None:
         error = fetched.error or SourceError("no response")
-        storage.record_failure(
-            source.name,
-            decide.after_failure(now=now, error=error, failures_before=state.consecutive_failures),
+        values = decide.after_failure(
+            now=now, error=error, failures_before=state.consecutive_failures
         )
+        notices = _health(config, source, state, values, now, ok=False, new_items=0)
+        storage.record_failure(source.name, values, notices, now=now)
         log.warning("%s: failed after %.1f s: %s", source.name, duration, error)
         return SourceOutcome(source.name, "error", error=str(error), duration=duration)
 
@@ -200,7 +211,8 @@ def store_poll(
         warning=feed.warning if feed else "",
     )
     if response.status == 304 or feed is None:
-        storage.record_poll(source.name, now=now, items=[], hits=[], state=values)
+        notices = _health(config, source, state, values, now, ok=True, new_items=0)
+        storage.record_poll(source.name, now=now, items=[], hits=[], state=values, notices=notices)
         log.info("%s: not modified (%.1f s)", source.name, duration)
         return SourceOutcome(source.name, "not modified", duration=duration)
 
@@ -211,12 +223,16 @@ def store_poll(
     # A first poll that does not alert is not matched at all: the user was never told about
     # that backlog, so a later report of one of its stories elsewhere is news to them.
     hits = _decide_hits(config, storage, source, fresh, now) if alerting else []
+    if fresh or priming:
+        values["last_new_item"] = now
+    notices = _health(config, source, state, values, now, ok=True, new_items=len(fresh))
     storage.record_poll(
         source.name,
         now=now,
         items=[(i.id, i.link, i.title, i.text, i.published) for i in fresh],
         hits=hits,
         state=values,
+        notices=notices,
     )
     alert_rows = sum(len(h.alerts) for h in hits)
     originals = sum(1 for h in hits if h.duplicate_of is None)
@@ -239,6 +255,55 @@ def store_poll(
         duration=duration,
         primed=priming and not alerting,
     )
+
+
+def _health(
+    config: Config,
+    source: Source,
+    state: SourceState,
+    values: dict[str, Any],
+    now: datetime,
+    *,
+    ok: bool,
+    new_items: int,
+) -> list[NewAlert]:
+    """Update ``values["health"]`` and return the ops-channel messages for a change."""
+    settings = config.settings
+    health, event = decide.source_health(
+        health=state.health,
+        ok=ok,
+        failures=int(values.get("consecutive_failures", 0)),
+        last_ok=state.last_ok,
+        new_items=new_items,
+        last_new_item=state.last_new_item or state.last_ok,
+        stale_after=source.stale_after,
+        now=now,
+        max_failures=settings.health_failures,
+        max_silence=settings.health_after,
+    )
+    values["health"] = health
+    if event is None:
+        return []
+    log.warning("%s: source %s.", source.name, event)
+    ops = config.channels.get(settings.ops) if settings.ops else None
+    if ops is None:
+        return []
+    title, body = render_health(
+        event,
+        source=source.name,
+        url=source.url,
+        error=str(values.get("last_error") or state.last_error or ""),
+        failures=state.consecutive_failures
+        if event == "recovered"
+        else int(values.get("consecutive_failures", 0)),
+        since=state.last_ok,
+        stale_after=source.stale_after,
+    )
+    key = f"source:{source.name}:{event}:{now.isoformat()}"
+    return [
+        NewAlert(ops.name, decide.url_key(url), masked, title, body, kind="health", event_key=key)
+        for url, masked in zip(ops.urls, ops.masked_urls, strict=True)
+    ]
 
 
 def _decide_hits(
@@ -298,18 +363,45 @@ def _decide_hits(
             )
             item_hits.append(hit)
         if originals:
-            by_name = {r.name: r for r in rules}
-            title, body = render_alert(
-                item, [RuleMatch(name, m.terms, snip) for name, m, snip in originals]
-            )
-            targets = decide.alert_targets([by_name[n] for n, _, _ in originals], config.channels)
+            alerts = _alerts_for(config, rules, item, originals)
             first = next(i for i, h in enumerate(item_hits) if h.rule == originals[0][0])
-            item_hits[first] = replace(
-                item_hits[first],
-                alerts=tuple((t.channel, t.url_key, t.masked_url, title, body) for t in targets),
-            )
+            item_hits[first] = replace(item_hits[first], alerts=alerts)
         hits.extend(item_hits)
     return hits
+
+
+def _alerts_for(
+    config: Config,
+    rules: list[Rule],
+    item: Item,
+    originals: list[tuple[str, query.Match, str]],
+) -> tuple[NewAlert, ...]:
+    """One message per channel URL, naming every rule that sends this item to that URL."""
+    by_name = {r.name: r for r in rules}
+    per_url: dict[str, tuple[decide.AlertTarget, list[tuple[str, query.Match, str]]]] = {}
+    for entry in originals:
+        for target in decide.alert_targets([by_name[entry[0]]], config.channels):
+            per_url.setdefault(target.url_key, (target, []))[1].append(entry)
+    out = []
+    for target, entries in per_url.values():
+        matches = [RuleMatch(name, m.terms, snip) for name, m, snip in entries]
+        title, body = render_alert(item, matches)
+        digests = [by_name[name].digest for name, _, _ in entries]
+        # A rule that wants each alert at once wins over a rule that wants a digest.
+        rule_digest = str(digests[0]) if all(digests) else None
+        out.append(
+            NewAlert(
+                channel=target.channel,
+                url_key=target.url_key,
+                masked_url=target.masked_url,
+                title=title,
+                body=body,
+                format="text",
+                data=alert_data(item, matches),
+                rule_digest=rule_digest,
+            )
+        )
+    return tuple(out)
 
 
 def _batch_duplicate(hits: list[NewHit], rule: str, link: str, key: str, threshold: float) -> bool:
@@ -329,48 +421,82 @@ def deliver_pending(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     timeout: float = 30.0,
     respect_backoff: bool = False,
+    rand: Callable[[], float] = random.random,
 ) -> DeliveryOutcome:
-    """One delivery attempt for every pending alert; each URL's outcome recorded on its own.
+    """Deliver what ``delivery.plan`` says is due, URL by URL; record each outcome on its own.
 
-    URLs are sent to in parallel; alerts for one URL go in order, one at a time. With
-    ``respect_backoff`` (the daemon) an alert that failed is retried only when
-    ``decide.alert_retry_due``; ``once`` tries every pending alert. An alert pending for
-    longer than ``decide.ALERT_MAX_AGE`` is marked failed.
+    URLs are sent to in parallel; one URL's alerts go in order, one at a time, so one slow
+    or broken channel never delays another. With ``respect_backoff`` (the daemon) a failed
+    alert waits for its next attempt time; ``once`` retries every pending alert each run.
     """
     outcome = DeliveryOutcome()
     moment = now()
-    pending = []
-    for alert in storage.pending_alerts():
-        if decide.alert_expired(alert.created, moment):
-            storage.mark_alert(
-                alert.id,
-                status="failed",
-                error=f"Gave up after {alert.attempts} attempts: {alert.last_error or ''}".strip(),
-                now=moment,
-            )
-            outcome.failed += 1
-            outcome.errors.append(f"{alert.channel} {alert.masked_url}: gave up (too old)")
-        elif not respect_backoff or decide.alert_retry_due(alert.attempts, alert.updated, moment):
-            pending.append(alert)
-    if not pending:
-        return outcome
     urls = {
-        decide.url_key(url): url for channel in config.channels.values() for url in channel.urls
+        decide.url_key(url): (name, url)
+        for name, channel in config.channels.items()
+        for url in channel.urls
     }
     by_url: dict[str, list[AlertRow]] = defaultdict(list)
-    for alert in pending:
-        url = urls.get(alert.url_key)
-        if url is None:
-            storage.mark_alert(
+    for alert in storage.open_alerts():
+        if alert.url_key not in urls:
+            storage.mark_failed(
                 alert.id,
-                status="failed",
                 error="The channel URL is no longer in the config.",
-                now=now(),
+                now=moment,
+                attempted=False,
             )
             outcome.failed += 1
             outcome.errors.append(f"{alert.channel} {alert.masked_url}: no longer configured")
             continue
-        by_url[url].append(alert)
+        by_url[alert.url_key].append(alert)
+
+    to_send: dict[str, list[AlertRow]] = {}
+    for key, alerts in by_url.items():
+        channel = config.channels[urls[key][0]]
+        sent_last_hour, last_digest = storage.url_history(key, moment)
+        opens = [
+            delivery.Open(
+                id=a.id,
+                status=a.status,
+                created=a.created or moment,
+                attempts=a.attempts,
+                next_attempt=a.next_attempt if respect_backoff else None,
+                hold=a.hold,
+                digest=delivery.Digest.from_str(a.rule_digest),
+            )
+            for a in alerts
+        ]
+        plan = delivery.plan(
+            channel.policy,
+            opens,
+            delivery.History(sent_last_hour, last_digest),
+            moment,
+            config.settings.tz,
+        )
+        rows = {a.id: a for a in alerts}
+        for alert_id in plan.expire:
+            row = rows[alert_id]
+            error = (
+                f"Gave up after 24 h and {row.attempts} attempts: {row.last_error or 'never sent'}"
+            )
+            storage.mark_failed(alert_id, error=error, now=moment, attempted=False)
+            outcome.failed += 1
+            outcome.errors.append(f"{row.channel} {row.masked_url}: {error}")
+        if plan.hold:
+            storage.hold_alerts(plan.hold, now=moment)
+        sending: list[AlertRow] = []
+        if plan.fold:
+            folded = [rows[i] for i in plan.fold]
+            digest = _digest_alert(folded, channel.name)
+            digest_id = storage.fold_into_digest(plan.fold, digest, now=moment)
+            made = storage.alert(digest_id)
+            if made is not None:
+                sending.append(made)
+        sending += [rows[i] for i in plan.send]
+        if sending:
+            to_send[key] = sending
+    if not to_send:
+        return outcome
 
     done: queue.SimpleQueue[tuple[AlertRow, _notify.SendOutcome] | None] = queue.SimpleQueue()
 
@@ -382,8 +508,8 @@ def deliver_pending(
             done.put(None)
 
     threads = [
-        threading.Thread(target=send_all, args=(u, a), daemon=True, name="notify")
-        for u, a in by_url.items()
+        threading.Thread(target=send_all, args=(urls[k][1], rows), daemon=True, name="notify")
+        for k, rows in to_send.items()
     ]
     for t in threads:
         t.start()
@@ -394,26 +520,81 @@ def deliver_pending(
             remaining -= 1
             continue
         alert, result = got
+        stamp = now()
         if result.ok:
-            storage.mark_alert(alert.id, status="sent", error=None, now=now())
+            storage.mark_sent(alert.id, now=stamp)
+            storage.url_failure(alert.url_key, alert.masked_url, None)
             outcome.sent += 1
             continue
         error = _notify.scrub(result.error, config.secrets)
-        final = result.status == "permanent"
-        storage.mark_alert(
-            alert.id,
-            status="failed" if final else "pending",
-            error=error,
-            now=now(),
-        )
         label = f"{alert.channel} {alert.masked_url}"
-        log.warning("Alert %s to %s not delivered: %s", alert.id, label, error)
-        if final:
+        failures = storage.url_failure(alert.url_key, alert.masked_url, error)
+        if failures >= URL_TROUBLE_AFTER:
+            _report_url_trouble(config, storage, alert, failures, error, stamp)
+        if result.status == "permanent" or delivery.is_permanent(error):
+            storage.mark_failed(alert.id, error=error, now=stamp, attempted=True)
             outcome.failed += 1
+            log.error("Alert %s to %s failed for good: %s", alert.id, label, error)
         else:
+            wait = delivery.retry_delay(alert.attempts + 1, rand())
+            storage.mark_retry(
+                alert.id, error=error, next_attempt=stamp + timedelta(seconds=wait), now=stamp
+            )
             outcome.retry += 1
+            log.warning(
+                "Alert %s to %s not delivered (retry in %.0f s): %s", alert.id, label, wait, error
+            )
         outcome.errors.append(f"{label}: {error}")
     return outcome
+
+
+URL_TROUBLE_AFTER = 3  # failed attempts in a row before the ops channel hears of it
+
+
+def _report_url_trouble(
+    config: Config, storage: Storage, alert: AlertRow, failures: int, error: str, now: datetime
+) -> None:
+    """Tell the ops channel, once, that a URL keeps failing (unless it is the ops URL)."""
+    ops = config.channels.get(config.settings.ops) if config.settings.ops else None
+    if ops is None or alert.kind == "health":
+        return
+    ops_keys = [decide.url_key(u) for u in ops.urls]
+    if alert.url_key in ops_keys or storage.url_health(alert.url_key)[1]:
+        return
+    title, body = render_url_trouble(alert.channel, alert.masked_url, failures, error)
+    key = f"url:{alert.url_key}:{now.isoformat()}"
+    storage.queue_alerts(
+        [
+            NewAlert(ops.name, k, masked, title, body, kind="health", event_key=key)
+            for k, masked in zip(ops_keys, ops.masked_urls, strict=True)
+        ],
+        now=now,
+    )
+    storage.set_url_reported(alert.url_key, True)
+    log.warning("Alerts to %s %s keep failing; told %s.", alert.channel, alert.masked_url, ops.name)
+
+
+def _digest_alert(folded: list[AlertRow], channel: str) -> NewAlert:
+    entries = []
+    for row in folded:
+        try:
+            data = json.loads(row.data) if row.data else None
+        except ValueError:
+            data = None
+        entries.append(data or {"rules": [], "title": row.title, "link": "", "source": ""})
+    reasons = {(row.hold or "").split(":", 1)[0] for row in folded}
+    reason = "digest" if "digest" in reasons else next(iter(reasons - {""}), "digest")
+    title, body = render_digest(entries, reason=reason)
+    first = folded[0]
+    return NewAlert(
+        channel=channel,
+        url_key=first.url_key,
+        masked_url=first.masked_url,
+        title=title,
+        body=body,
+        kind="digest",
+        data=json.dumps({"folded": [row.id for row in folded]}),
+    )
 
 
 def run_once(

@@ -89,6 +89,36 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(status)
     status.add_argument("--json", action="store_true", help="print JSON for scripts")
 
+    alerts = sub.add_parser(
+        "alerts",
+        help="list queued, sent and failed alerts; requeue failed ones",
+        description="List alerts (newest first) with their status, attempts and last error,"
+        " or requeue failed ones: `weightwatch alerts retry ID [ID ...]` or"
+        " `weightwatch alerts retry --all-failed`. The next `once` or the running daemon"
+        " delivers them.",
+    )
+    _config_arg(alerts)
+    alerts.add_argument("action", nargs="?", choices=["list", "retry"], default="list")
+    alerts.add_argument("ids", nargs="*", type=int, metavar="ID", help="alert ids to requeue")
+    which = alerts.add_mutually_exclusive_group()
+    which.add_argument("--pending", action="store_true", help="only alerts still to deliver")
+    which.add_argument("--failed", action="store_true", help="only alerts that failed for good")
+    alerts.add_argument(
+        "--all-failed", action="store_true", help="with retry: requeue every failed alert"
+    )
+    alerts.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
+    alerts.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    test_notify = sub.add_parser(
+        "test-notify",
+        help="send a test message to each URL of a channel and report each result",
+        description="Send a short test message to every URL of CHANNEL (default: every"
+        " channel) right now, bypassing the queue, and report each URL's result with secrets"
+        " masked. Exit 1 if any URL failed.",
+    )
+    _config_arg(test_notify)
+    test_notify.add_argument("channel", nargs="?", help="a channel name from [channels]")
+
     sub.add_parser(
         "demo",
         help="see weightwatch work on bundled sample feeds (no internet needed)",
@@ -119,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_daemon(args.config or _default_path())
         if args.command == "status":
             return _status(args)
+        if args.command == "alerts":
+            return _alerts(args)
+        if args.command == "test-notify":
+            return _test_notify(args)
         if args.command == "demo":
             from .demo import run_demo
 
@@ -185,3 +219,87 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print(render_status(rows))
     return 0
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from ._storage import Storage
+
+    cfg = _load(args)
+    storage = Storage(cfg.settings.database)
+    try:
+        if args.action == "retry":
+            if args.all_failed == bool(args.ids):
+                print("weightwatch alerts retry: give alert ids or --all-failed", file=sys.stderr)
+                return 2
+            count = storage.requeue(None if args.all_failed else args.ids, now=datetime.now(UTC))
+            print(f"Requeued {count} failed alert(s); they go out at the next delivery.")
+            return 0
+        status = "failed" if args.failed else None
+        rows = storage.alerts(status, limit=args.limit)
+        if args.pending:
+            rows = [r for r in storage.open_alerts()][-args.limit :][::-1]
+    finally:
+        storage.close()
+    if args.json:
+        out = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "status": r.status,
+                "hold": r.hold,
+                "channel": r.channel,
+                "url": r.masked_url,
+                "title": r.title,
+                "attempts": r.attempts,
+                "created": r.created.isoformat() if r.created else None,
+                "sent": r.sent.isoformat() if r.sent else None,
+                "next_attempt": r.next_attempt.isoformat() if r.next_attempt else None,
+                "last_error": r.last_error,
+            }
+            for r in rows
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    if not rows:
+        print("No alerts.")
+        return 0
+    for r in rows:
+        state = r.status + (f" ({r.hold})" if r.status == "held" and r.hold else "")
+        print(f"#{r.id} {state}, {r.attempts} attempt(s), {r.channel} {r.masked_url}")
+        print(f"    {r.title}")
+        if r.last_error and r.status != "sent":
+            print(f"    last error: {r.last_error}")
+    return 0
+
+
+def _test_notify(args: argparse.Namespace) -> int:
+    from . import _notify
+
+    cfg = _load(args)
+    if args.channel and args.channel not in cfg.channels:
+        known = ", ".join(sorted(cfg.channels)) or "none"
+        print(
+            f"weightwatch: no channel named {args.channel!r} (channels: {known})", file=sys.stderr
+        )
+        return 2
+    names = [args.channel] if args.channel else sorted(cfg.channels)
+    failed = 0
+    for name in names:
+        channel = cfg.channels[name]
+        for url, masked in zip(channel.urls, channel.masked_urls, strict=True):
+            result = _notify.send(
+                url,
+                "[weightwatch] test message",
+                f"This is a test from weightwatch for the channel {name}. If you read it,"
+                " alerts will reach you here.",
+                timeout=cfg.settings.timeout,
+            )
+            if result.ok:
+                print(f"ok      {name} {masked}")
+            else:
+                failed += 1
+                print(f"FAILED  {name} {masked}: {_notify.scrub(result.error, cfg.secrets)}")
+    return 1 if failed else 0

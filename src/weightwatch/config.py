@@ -20,14 +20,16 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import _notify, dedup
 from . import query as _query
+from .delivery import MIN_DIGEST_PERIOD, Digest, Policy, parse_daily, parse_quiet
 from .errors import ConfigError, Problem, QueryError
 from .query import Query
 
@@ -37,6 +39,8 @@ DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_WORKERS = 8
 DEFAULT_DEDUP_WINDOW = 48 * 3600.0
 DEFAULT_TITLE_SIMILARITY = dedup.DEFAULT_THRESHOLD
+DEFAULT_HEALTH_FAILURES = 5
+DEFAULT_HEALTH_AFTER = 24 * 3600.0
 
 MIN_INTERVAL = 5.0  # seconds; below a minute only makes sense for sites you run yourself
 MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 600.0
@@ -57,6 +61,17 @@ class Settings:
     user_agent: str = ""  # empty: weightwatch's own descriptive User-Agent
     dedup_window: float = DEFAULT_DEDUP_WINDOW  # seconds, for near-identical titles
     title_similarity: float = DEFAULT_TITLE_SIMILARITY  # 0-100, see dedup.py
+    timezone: str = ""  # IANA name for digests and quiet hours; "" = the machine's local zone
+    ops: str = ""  # channel for "source broken/recovered" and delivery-health alerts
+    health_failures: int = DEFAULT_HEALTH_FAILURES  # consecutive failures before "broken"
+    health_after: float = DEFAULT_HEALTH_AFTER  # or this long without a successful poll
+
+    @property
+    def tz(self) -> tzinfo:
+        if self.timezone:
+            return ZoneInfo(self.timezone)
+        local = datetime.now().astimezone().tzinfo
+        return local if local is not None else UTC
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,7 @@ class Source:
     interval: float  # seconds; the source's own or settings.interval
     tags: tuple[str, ...] = ()
     backfill: bool = False  # alert on what is already there at the first poll
+    stale_after: float | None = None  # alert when no new item arrives for this long
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,14 @@ class Channel:
     name: str
     urls: tuple[str, ...]  # expanded: may hold secrets, never print; use masked_urls
     masked_urls: tuple[str, ...]
+    format: str = "auto"  # "auto" | "text" | "markdown" | "html"
+    digest: Digest | None = None  # batch this channel's alerts
+    max_per_hour: int | None = None  # beyond it, alerts roll into a digest
+    quiet: tuple[time, time] | None = None  # local quiet hours: held, then one digest
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(digest=self.digest, max_per_hour=self.max_per_hour, quiet=self.quiet)
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,7 @@ class Rule:
     query_text: str  # what the user wrote, for display
     notify: tuple[str, ...]  # channel names
     sources: tuple[str, ...] = ()  # scope: source names or "tag:NAME"; empty means all
+    digest: Digest | None = None  # batch this rule's alerts on every channel
 
     def applies_to(self, source: Source) -> bool:
         if not self.sources:
@@ -387,9 +412,15 @@ _SETTINGS_KEYS = (
     "user_agent",
     "dedup_window",
     "title_similarity",
+    "timezone",
+    "ops",
+    "health_failures",
+    "health_after",
 )
-_SOURCE_KEYS = ("name", "url", "interval", "tags", "backfill")
-_RULE_KEYS = ("name", "query", "any", "all", "none", "notify", "sources")
+_SOURCE_KEYS = ("name", "url", "interval", "tags", "backfill", "stale_after")
+_RULE_KEYS = ("name", "query", "any", "all", "none", "notify", "sources", "digest")
+_CHANNEL_KEYS = ("urls", "format", "digest", "max_per_hour", "quiet")
+_FORMATS = ("auto", "text", "markdown", "html")
 
 
 def _key(parent: str, key: str) -> str:
@@ -565,11 +596,17 @@ class _Checker:
         channels, channel_names = self._channels(self._table(data, "channels"))
         sources, source_names, tags = self._sources(self._array(data, "source"), settings)
         rules = self._rules(self._array(data, "rule"), channel_names, source_names, tags)
+        if settings.ops and settings.ops not in channel_names:
+            self.add(
+                "settings.ops",
+                f"no channel named {_show(settings.ops)}"
+                + _did_you_mean(settings.ops, sorted(channel_names)),
+            )
         if self.problems:
             return None
         secrets = tuple(dict.fromkeys(self.secrets))
         channels = {
-            name: Channel(ch.name, ch.urls, tuple(_mask(u, secrets) for u in ch.urls))
+            name: replace(ch, masked_urls=tuple(_mask(u, secrets) for u in ch.urls))
             for name, ch in channels.items()
         }
         return Config(
@@ -738,6 +775,41 @@ class _Checker:
                 expanded = self._expand(value, "settings.user_agent")
                 if expanded is not None:
                     user_agent = expanded.strip()
+        timezone = ""
+        if "timezone" in raw:
+            value = raw["timezone"]
+            if not isinstance(value, str):
+                self.add("settings.timezone", f"expected a time zone name, found {_show(value)}")
+            else:
+                try:
+                    ZoneInfo(value)
+                    timezone = value
+                except (ZoneInfoNotFoundError, ValueError):
+                    self.add(
+                        "settings.timezone",
+                        f"unknown time zone {_show(value)}; use an IANA name such as"
+                        ' "Europe/Berlin" or "America/New_York"',
+                    )
+        ops = ""
+        if "ops" in raw:
+            value = raw["ops"]
+            if not isinstance(value, str):
+                self.add("settings.ops", f"expected a channel name, found {_show(value)}")
+            else:
+                ops = value  # checked against [channels] in run()
+        health_failures = DEFAULT_HEALTH_FAILURES
+        if "health_failures" in raw:
+            value = raw["health_failures"]
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 1000:
+                self.add(
+                    "settings.health_failures",
+                    f"expected a whole number from 1 to 1000 such as 5, found {_show(value)}",
+                )
+            else:
+                health_failures = value
+        health_after = self._duration(
+            raw, "health_after", "settings", DEFAULT_HEALTH_AFTER, MIN_INTERVAL
+        )
         return Settings(
             database=database,
             interval=interval,
@@ -747,6 +819,10 @@ class _Checker:
             user_agent=user_agent,
             dedup_window=dedup_window,
             title_similarity=similarity,
+            timezone=timezone,
+            ops=ops,
+            health_failures=health_failures,
+            health_after=health_after,
         )
 
     def _database(self, raw: dict[str, Any]) -> Path:
@@ -806,6 +882,14 @@ class _Checker:
             if not _NAME_RE.fullmatch(name):
                 self.add(path, f"{_show(name)} is not a valid channel name: {_NAME_HELP}")
             entries: list[tuple[str, object]]
+            options: dict[str, Any] = {}
+            if isinstance(value, dict):
+                self._unknown_keys(value, _CHANNEL_KEYS, path, {})
+                options = self._channel_options(value, path)
+                if "urls" not in value:
+                    self.add(path, 'needs urls = "scheme://..." or a list of URLs')
+                    continue
+                value, path = value["urls"], f"{path}.urls"
             if isinstance(value, str):
                 entries = [(path, value)]
             elif isinstance(value, list):
@@ -848,8 +932,75 @@ class _Checker:
                     continue
                 urls.append(url)
             if urls and len(urls) == len(entries):
-                channels[name] = Channel(name, tuple(urls), ())
+                channels[name] = Channel(name, tuple(urls), (), **options)
         return channels, names
+
+    def _channel_options(self, raw: dict[str, Any], path: str) -> dict[str, Any]:
+        """format, digest, max_per_hour and quiet of a channel written as a table."""
+        out: dict[str, Any] = {}
+        if "format" in raw:
+            value = raw["format"]
+            if value not in _FORMATS:
+                self.add(
+                    f"{path}.format",
+                    f"expected one of {', '.join(_FORMATS)}, found {_show(value)}",
+                )
+            else:
+                out["format"] = value
+        if "digest" in raw:
+            digest = self._digest(raw["digest"], f"{path}.digest")
+            if digest is not None:
+                out["digest"] = digest
+        if "max_per_hour" in raw:
+            value = raw["max_per_hour"]
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 3600:
+                self.add(
+                    f"{path}.max_per_hour",
+                    f"expected a whole number from 1 to 3600 such as 10, found {_show(value)}",
+                )
+            else:
+                out["max_per_hour"] = value
+        if "quiet" in raw:
+            value = raw["quiet"]
+            if not isinstance(value, str):
+                self.add(
+                    f"{path}.quiet", f'expected a range such as "22:00-07:00", found {_show(value)}'
+                )
+            else:
+                try:
+                    out["quiet"] = parse_quiet(value)
+                except ValueError as exc:
+                    self.add(f"{path}.quiet", str(exc))
+        return out
+
+    def _digest(self, value: object, path: str) -> Digest | None:
+        """``digest = "1h"`` (at most once per interval) or ``"daily 08:00"`` (local time)."""
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            self.add(path, f'expected "1h" or "daily 08:00", found {_show(value)}')
+            return None
+        if isinstance(value, str) and value.strip().lower().startswith("daily"):
+            try:
+                at = parse_daily(value)
+            except ValueError as exc:
+                self.add(path, str(exc))
+                return None
+            if at is None:
+                self.add(
+                    path, f'expected "daily HH:MM" such as "daily 08:00", found {_show(value)}'
+                )
+                return None
+            return Digest(daily=at)
+        try:
+            seconds = parse_duration(value)
+        except ValueError as exc:
+            self.add(path, f'{exc}; or "daily 08:00"')
+            return None
+        if seconds < MIN_DIGEST_PERIOD:
+            self.add(
+                path, f"must be at least {format_duration(MIN_DIGEST_PERIOD)}, found {_show(value)}"
+            )
+            return None
+        return Digest(every=seconds)
 
     def _expand(self, text: str, path: str) -> str | None:
         """``${VAR}``, ``${VAR:-default}`` and ``$$``; None (with problems added) on failure."""
@@ -944,8 +1095,15 @@ class _Checker:
                     self.add(
                         _key(path, "backfill"), f"expected true or false, found {_show(value)}"
                     )
+            stale_after = None
+            if "stale_after" in raw:
+                stale_after = self._duration(raw, "stale_after", path, 0, 3600)
             if name is not None and url is not None and len(self.problems) == count:
-                sources.append(Source(name, url, interval, tuple(tags), backfill))
+                sources.append(
+                    Source(
+                        name, url, interval, tuple(tags), backfill, stale_after=stale_after or None
+                    )
+                )
         return sources, names, tags_seen
 
     def _name(
@@ -1075,8 +1233,11 @@ class _Checker:
             query, query_text = self._rule_query(raw, path, typos)
             notify = self._notify(raw, path, channel_names, typos)
             scope = self._scope(raw, path, source_names, tags)
+            digest = self._digest(raw["digest"], _key(path, "digest")) if "digest" in raw else None
             if name is not None and query is not None and len(self.problems) == count:
-                rules.append(Rule(name, query, query_text, tuple(notify), tuple(scope)))
+                rules.append(
+                    Rule(name, query, query_text, tuple(notify), tuple(scope), digest=digest)
+                )
         return rules
 
     def _rule_query(

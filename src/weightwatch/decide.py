@@ -173,3 +173,45 @@ def is_waiting(not_before: datetime | None, now: datetime) -> bool:
 
 def applies(rule: Rule, source: Source) -> bool:
     return rule.applies_to(source)
+
+
+def source_health(
+    *,
+    health: str,
+    ok: bool,
+    failures: int,
+    last_ok: datetime | None,
+    new_items: int,
+    last_new_item: datetime | None,
+    stale_after: float | None,
+    now: datetime,
+    max_failures: int,
+    max_silence: float,
+) -> tuple[str, str | None]:
+    """A source's health after a poll, and the event to report: (health, event or None).
+
+    ``health`` is "ok", "broken" or "stale". A source breaks after ``max_failures`` failures
+    in a row, or when a failure comes more than ``max_silence`` seconds after its last
+    success; it recovers on its next success. With ``stale_after``, a working source that
+    has produced no new item for that long is "stale" until one arrives. Each change is
+    reported once: "broken", "recovered", "stale", "active".
+    """
+    if not ok:
+        silent_too_long = last_ok is not None and (now - last_ok).total_seconds() >= max_silence
+        if health != "broken" and (failures >= max_failures or silent_too_long):
+            return "broken", "broken"
+        return health, None
+    if health == "broken":
+        return "ok", "recovered"
+    if stale_after:
+        if new_items > 0:
+            return ("ok", "active") if health == "stale" else ("ok", None)
+        if (
+            health == "ok"
+            and last_new_item is not None
+            and (now - last_new_item).total_seconds() >= stale_after
+        ):
+            return "stale", "stale"
+    elif health == "stale":
+        return "ok", None
+    return health, None

@@ -33,3 +33,29 @@ class FeedResult:
     items: list[Item] = field(default_factory=list)
     warning: str = ""  # set when the feed was malformed but salvageable
     ttl: float | None = None  # seconds; RSS <ttl> (given in minutes), a hint to poll less often
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One block of visible text on a page: a heading, paragraph, list item or table row.
+
+    ``fingerprint`` identifies the text (a hash of its normalised form: case, whitespace,
+    Unicode variants and relative times such as "3 hours ago" do not change it).
+    ``heading`` is the text of the nearest heading above it (its own text for a heading),
+    ``anchor`` the nearest ``id`` at or before it, so ``page#anchor`` scrolls close to it.
+    """
+
+    fingerprint: str
+    text: str
+    kind: str  # "heading", "paragraph", "item", "row", "text"
+    heading: str = ""
+    anchor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What one successful extraction of an HTML page produced (see ``_page.extract``)."""
+
+    title: str
+    blocks: tuple[Block, ...] = ()
+    warning: str = ""
