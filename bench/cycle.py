@@ -144,11 +144,31 @@ def start_server(args: argparse.Namespace, log: Path) -> Server:
     return Server(proc, ready, feed_urls(hosts, ready["feeds"]))
 
 
+SNAPSHOT: Path | None = None  # set by --commit: weightwatch is imported from here
+
+
 def child_env() -> dict[str, str]:
     """The environment without proxies (requests honours them, also for 127.0.0.x)."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.0/8,localhost"
+    if SNAPSHOT is not None:  # ahead of the editable install's .pth entry
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SNAPSHOT), env.get("PYTHONPATH")]))
     return env
+
+
+def export_commit(rev: str, work: Path) -> Path:
+    """src/ of a commit, exported with git archive (the repository is not touched)."""
+    dest = work / "snapshot"
+    dest.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src"],
+        capture_output=True,
+        timeout=60,
+    )
+    if archive.returncode != 0:
+        raise SystemExit(f"cycle.py: git archive {rev} failed: {archive.stderr.decode()}")
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=60)
+    return dest / "src"
 
 
 # --- measuring ----------------------------------------------------------------------------
@@ -287,6 +307,8 @@ class Bench:
         if phase == "cold":
             write_config(config, urls, d / "ww.db", self.args.workers)
         cmd = [str(self.args.python), "-m", "weightwatch", "once", "--config", str(config)]
+        if phase == "cold" and self.args.backfill:
+            cmd.append("--backfill")
         run = self._timed("weightwatch", phase, rnd, cmd, d)
         m = SUMMARY_RE.search(run.out)
         if run.rc != 0 or m is None:
@@ -332,13 +354,22 @@ def source_fingerprint() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "weightwatch").rglob("*.py")):
+    base = SNAPSHOT if SNAPSHOT is not None else ROOT / "src"
+    for path in sorted((base / "weightwatch").rglob("*.py")):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
-def git_state() -> str:
+def git_state(rev: str | None = None) -> str:
+    if rev is not None:
+        full = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", rev],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return f"{full} (src/ exported with git archive and put first on PYTHONPATH)"
     try:
         head = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
@@ -371,10 +402,14 @@ def describe(args: argparse.Namespace, server: Server) -> str:
         f"neither side) on {len(hosts)} loopback addresses {hosts[0][0]}–{hosts[-1][0]} "
         f"(port {port}): weightwatch never sends two requests at once to one host, so one "
         f"address would measure politeness, not speed.\n"
+        f"- Cold: a fresh database / no ETags, every answer a 200; for weightwatch it is each "
+        f"source's first poll, which records the items"
+        f"{' and, with --backfill, matches and alerts on them' if args.backfill else ''}. "
+        f"Warm: the same database / ETags again, every answer a 304.\n"
         f"- workers={args.workers} on both sides; {args.rounds} round(s), each: cold floor and "
         f"weightwatch, then warm floor and weightwatch, the side going first alternating.\n"
         f"- Machine: {_machine()}.\n"
-        f"- weightwatch: git {git_state()}, source hash {source_fingerprint()}.\n"
+        f"- weightwatch: git {git_state(args.commit)}, source hash {source_fingerprint()}.\n"
         f"- CPU = user+sys of the process and its children (os.wait4), wall = process start "
         f"to exit (start-up and imports included), RSS = ru_maxrss."
     )
@@ -509,6 +544,10 @@ def print_profile(path: Path, title: str) -> None:
 def profile(args: argparse.Namespace, bench: Bench) -> int:
     out_dir = args.profile_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    print(
+        f"{bench.server.ready['feeds']} feeds, workers={args.workers}, weightwatch git "
+        f"{git_state(args.commit)}; machine: {_machine()}."
+    )
     results = []
     for label, name, wrap in (
         ("main thread only (python -m cProfile)", "cycle-cold.prof", "cprofile"),
@@ -562,6 +601,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--gzip", action="store_true", help="serve gzip-compressed bodies")
     ap.add_argument("--floor-only", action="store_true", help="do not run weightwatch")
     ap.add_argument(
+        "--backfill",
+        action="store_true",
+        help="run weightwatch's cold cycles with --backfill, so every item is matched against"
+        " the rule (a first poll without it records items and matches nothing)",
+    )
+    ap.add_argument(
         "--check-server",
         action="store_true",
         help="also time the floor with 2x workers, to show the server is not the bottleneck",
@@ -576,12 +621,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--run-timeout", type=float, default=1200.0, help="seconds per run")
     ap.add_argument("--server-lifetime", type=float, default=7200.0, help="seconds")
+    ap.add_argument(
+        "--commit",
+        metavar="REV",
+        help="measure this commit's src/ (git archive) instead of the working tree, which"
+        " others may be editing during a long run",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args(argv)
     if args.feeds < 1 or args.rounds < 1 or args.workers < 1:
         ap.error("--feeds, --rounds and --workers must be positive")
 
+    global SNAPSHOT
     work = Path(tempfile.mkdtemp(prefix="ww-cycle-"))
+    if args.commit:
+        SNAPSHOT = export_commit(args.commit, work)
+        where = subprocess.run(
+            [str(args.python), "-c", "import weightwatch; print(weightwatch.__file__)"],
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            timeout=60,
+        ).stdout.strip()
+        if not where.startswith(str(SNAPSHOT)):
+            raise SystemExit(f"cycle.py: weightwatch imports from {where}, not {SNAPSHOT}")
     server = start_server(args, work / "feedserver.log")
     try:
         bench = Bench(args, server, work)
@@ -667,11 +730,13 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> int:
 
 def argv_for_display(args: argparse.Namespace) -> list[str]:
     out = [f"--feeds {args.feeds}", f"--rounds {args.rounds}", f"--workers {args.workers}"]
+    if args.commit:
+        out.append(f"--commit {args.commit}")
     if args.hosts != 50:
         out.append(f"--hosts {args.hosts}")
     if args.seed != 1:
         out.append(f"--seed {args.seed}")
-    for flag in ("gzip", "floor_only", "check_server"):
+    for flag in ("gzip", "floor_only", "backfill", "check_server"):
         if getattr(args, flag):
             out.append("--" + flag.replace("_", "-"))
     return out

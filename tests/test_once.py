@@ -321,8 +321,12 @@ def test_broken_sources_are_recorded_and_the_others_still_alert(
             "good": http_server.set("/good.xml", rss([OLD])),
             "e500": bad[0].set("/f", b"oops", status=500, content_type="text/plain"),
             "e404": bad[1].set("/f", b"gone", status=404, content_type="text/plain"),
+            # An HTML page is watched as a page (kind = "auto"); an empty JavaScript shell
+            # has no text to watch.
             "html": bad[2].set(
-                "/f", b"<html><body><p>Hi</p></body></html>", content_type="text/html"
+                "/f",
+                b'<html><body><div id="root"></div><script src="/app.js"></script></body></html>',
+                content_type="text/html",
             ),
             "endless": bad[3].set("/f", handler=endless()),
             "trickle": bad[4].set("/f", handler=trickle()),
@@ -351,7 +355,7 @@ def test_broken_sources_are_recorded_and_the_others_still_alert(
         assert status[name].status == "error", name
     assert "500" in status["e500"].error
     assert "404" in status["e404"].error
-    assert "HTML" in status["html"].error
+    assert "JavaScript" in status["html"].error
     assert elapsed < 3 + 2.5  # the fetch deadline is 3 s; all sources polled concurrently
     rows = dict(db_rows(tmp_path, "SELECT name, consecutive_failures FROM sources"))
     assert rows["trickle"] == 2 and rows["good"] == 0

@@ -31,6 +31,7 @@ permanent.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import http.client
 import re
 import socket
@@ -141,12 +142,9 @@ class _Deadline:
         self._conns: list[HTTPConnection] = []
         self._fired = False
         self._done = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.name = "weightwatch-fetch-deadline"
 
     def start(self) -> None:
-        self._timer.start()
+        _WATCHDOG.watch(self)
 
     def remaining(self) -> float:
         return self.at - time.monotonic()
@@ -178,7 +176,60 @@ class _Deadline:
         with self._lock:
             self._done = True
             self._conns.clear()
-        self._timer.cancel()
+
+    def fire(self) -> None:
+        self._fire()
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+
+class _Watchdog:
+    """One thread for every fetch's deadline (a thread per fetch cost more than the fetch).
+
+    Deadlines wait in a heap; the thread sleeps until the earliest one and fires it unless
+    its fetch finished meanwhile. Finished deadlines are dropped lazily.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._cond = threading.Condition()
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (deadline.at, self._seq, deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="weightwatch-fetch-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait(timeout=60.0)
+                    if not self._heap:
+                        self._thread = None
+                        return
+                    continue
+                at, _, deadline = self._heap[0]
+                wait = at - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(timeout=wait)
+                    continue
+                heapq.heappop(self._heap)
+            deadline.fire()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _shut(conn: HTTPConnection) -> None:

@@ -117,8 +117,25 @@ _STATUS = {
 }
 
 
-def send(url: str, title: str, body: str, *, timeout: float = 30.0) -> SendOutcome:
-    """Send one plain-text message to one URL; never raises for a delivery failure."""
+_FORMATS = {
+    "text": apprise.NotifyFormat.TEXT,
+    "markdown": apprise.NotifyFormat.MARKDOWN,
+    "html": apprise.NotifyFormat.HTML,
+}
+#: Services that render Markdown: ``format = "auto"`` picks markdown for them.
+MARKDOWN_SCHEMES = ("slack", "discord", "tgram", "matrix", "matrixs")
+
+
+def auto_format(url: str) -> str:
+    """The format ``format = "auto"`` means for this URL: markdown where the service renders it."""
+    scheme = url.split("://", 1)[0].lower()
+    return "markdown" if scheme in MARKDOWN_SCHEMES else "text"
+
+
+def send(
+    url: str, title: str, body: str, *, timeout: float = 30.0, fmt: str = "text"
+) -> SendOutcome:
+    """Send one message (text, markdown or html) to one URL; never raises for a failure."""
     client = apprise.Apprise()
     if not client.add(url):
         return SendOutcome("permanent", "Apprise does not recognise this URL.")
@@ -126,7 +143,7 @@ def send(url: str, title: str, body: str, *, timeout: float = 30.0) -> SendOutco
         result = client.notify(
             body=body,
             title=title,
-            body_format=apprise.NotifyFormat.TEXT,
+            body_format=_FORMATS.get(fmt, apprise.NotifyFormat.TEXT),
             timeout=timeout,
             log_level=logging.WARNING,
         )

@@ -10,6 +10,8 @@ Tables (created by named migrations below; never edit one once released, add a n
 - ``alerts``   one row per (hit, channel URL): pending, sent or failed, with attempts and
   the last error. The URL itself is not stored (it may hold secrets): ``url_key`` is its
   SHA-256 and ``masked_url`` is printable.
+- ``page_blocks``  per watched page, the fingerprint of each block of text seen on it and
+  when it was last seen (forgotten after ``pagediff.WINDOW``): the "is this text new?" memory.
 
 One writer: the process that polls writes in one transaction per source (items, hits,
 alerts and the source's state together), so a crash never loses an alert and never
@@ -121,6 +123,23 @@ def _m0002_sources_next_due(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN next_due TEXT")
 
 
+@migrations(name="0003_page_blocks")
+def _m0003_page_blocks(db: sqlite_utils.Database) -> None:
+    """Watched pages: the fingerprints of the text blocks seen on each, and when last seen."""
+    db.execute(
+        """
+        CREATE TABLE page_blocks (
+            source TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (source, fingerprint)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX page_blocks_last_seen ON page_blocks (last_seen)")
+
+
 @migrations(name="0004_alerts_delivery")
 def _m0004_alerts_delivery(db: sqlite_utils.Database) -> None:
     """Durable delivery: digests, holds (quiet hours, rate limit), retries, health alerts.
@@ -187,6 +206,69 @@ def _m0004_alerts_delivery(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0005_story_index")
+def _m0005_story_index(db: sqlite_utils.Database) -> None:
+    """Story clustering: each hit's story features, and an index of its distinctive words.
+
+    ``story_words`` is the candidate blocking of ``weightwatch.story``: a new hit looks up
+    the newest hits of its rule that share a word with it, inside the window, instead of
+    scanning the window. ``created`` is Unix seconds (small rows; the index is ordered by
+    it). Existing hits are backfilled from their title and their item's text.
+    """
+    from . import story
+
+    db.execute(
+        """
+        CREATE TABLE story_features (
+            hit_id INTEGER PRIMARY KEY REFERENCES hits(id),
+            features TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE story_words (
+            rule TEXT NOT NULL,
+            word TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            hit_id INTEGER NOT NULL,
+            PRIMARY KEY (rule, word, created, hit_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX hits_duplicate_of ON hits (duplicate_of)")
+    rows = db.execute(
+        "SELECT h.id, h.rule, h.title, h.terms, h.created, COALESCE(i.text, '')"
+        " FROM hits h LEFT JOIN items i ON i.source = h.source AND i.item_id = h.item_id"
+    ).fetchall()
+    for hit_id, rule, title, terms, created, text in rows:
+        try:
+            exclude = [str(t) for t in json.loads(terms)]
+        except ValueError:
+            exclude = []
+        feats = story.features(title, text, exclude)
+        db.execute(
+            "INSERT INTO story_features (hit_id, features) VALUES (?, ?)",
+            [hit_id, feats.to_json()],
+        )
+        stamp = _epoch(created)
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO story_words (rule, word, created, hit_id) VALUES (?, ?, ?, ?)",
+            [(rule, word, stamp, hit_id) for word in feats.index_words()],
+        )
+
+
+def _epoch(text: str | None) -> int:
+    moment = from_iso(text)
+    return int(moment.timestamp()) if moment is not None else 0
+
+
+@migrations(name="0006_items_retention")
+def _m0006_items_retention(db: sqlite_utils.Database) -> None:
+    """Item text is kept for a retention period (explain, backtest); ids are kept forever."""
+    db.execute("CREATE INDEX items_first_seen ON items (first_seen)")
+
+
 def iso(moment: datetime | None) -> str | None:
     """UTC ISO-8601 text for storage; sorts correctly as text."""
     if moment is None:
@@ -218,6 +300,15 @@ class SourceState:
     next_due: datetime | None = None
     health: str = "ok"
     last_new_item: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PageBlocks:
+    """A watched page's poll: every fingerprint on it now (None: unchanged, a 304, so those
+    of the last poll); fingerprints last seen before ``forget_before`` are forgotten."""
+
+    fingerprints: list[str] | None
+    forget_before: datetime
 
 
 @dataclass(frozen=True)
@@ -259,6 +350,12 @@ class NewHit:
     duplicate_of: int | None = None
     duplicate_reason: str | None = None
     alerts: tuple[NewAlert, ...] = ()
+    # Story clustering (weightwatch.story): the features JSON and the words to index. A hit
+    # whose story starts earlier in the same ``record_poll`` names that hit by its position
+    # in the list instead of ``duplicate_of`` (it has no id yet).
+    story_features: str = ""
+    story_words: tuple[str, ...] = ()
+    duplicate_of_batch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -421,6 +518,88 @@ class Storage:
         ).fetchone()
         return int(row[0]) if row else None
 
+    # -- stories (weightwatch.story) -------------------------------------------------
+
+    @staticmethod
+    def _index_story(conn: sqlite3.Connection, hit: NewHit, hit_id: int, now: datetime) -> None:
+        if not hit.story_features:
+            return
+        conn.execute(
+            "INSERT OR REPLACE INTO story_features (hit_id, features) VALUES (?, ?)",
+            [hit_id, hit.story_features],
+        )
+        stamp = int(now.timestamp())
+        conn.executemany(
+            "INSERT OR IGNORE INTO story_words (rule, word, created, hit_id) VALUES (?, ?, ?, ?)",
+            [(hit.rule, word, stamp, hit_id) for word in dict.fromkeys(hit.story_words)],
+        )
+
+    def story_candidates(
+        self,
+        rule: str,
+        words: Iterable[tuple[str, float]],
+        since: datetime,
+        *,
+        per_word: int,
+        limit: int,
+    ) -> list[tuple[int, int, str]]:
+        """Earlier hits of ``rule`` created at or after ``since`` that share a word with a new
+        hit: ``(hit id, its story's first hit id, features JSON)``, best first.
+
+        ``words`` are (word, weight). Each word brings its ``per_word`` newest hits; the
+        ``limit`` hits sharing the most weight are returned (ties: newest first). Cost is
+        bounded by ``len(words) * per_word`` index entries whatever the history size.
+        """
+        after = int(since.timestamp())
+        shared: dict[int, float] = {}
+        for word, weight in words:
+            rows = self.conn.execute(
+                "SELECT hit_id FROM story_words WHERE rule = ? AND word = ? AND created >= ?"
+                " ORDER BY created DESC LIMIT ?",
+                [rule, word, after, per_word],
+            ).fetchall()
+            for (hit_id,) in rows:
+                shared[hit_id] = shared.get(hit_id, 0.0) + weight
+        if not shared:
+            return []
+        best = sorted(shared, key=lambda h: (-shared[h], -h))[:limit]
+        marks = ",".join("?" * len(best))
+        rows = self.conn.execute(
+            "SELECT h.id, COALESCE(h.duplicate_of, h.id), f.features FROM hits h"
+            f" JOIN story_features f ON f.hit_id = h.id WHERE h.id IN ({marks})",
+            best,
+        ).fetchall()
+        order = {h: n for n, h in enumerate(best)}
+        return sorted(((int(a), int(b), str(c)) for a, b, c in rows), key=lambda r: order[r[0]])
+
+    def story_sources(self, first_hit: int) -> set[str]:
+        """The sources of a story's hits (its first hit and every member)."""
+        rows = self.conn.execute(
+            "SELECT DISTINCT source FROM hits WHERE id = ? OR duplicate_of = ?",
+            [first_hit, first_hit],
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def stories(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest stories (first hits), each with ``members``: the later hits attached to
+        it, oldest first, for ``weightwatch hits``."""
+        where = "WHERE duplicate_of IS NULL" + (" AND rule = ?" if rule else "")
+        params: list[Any] = [rule] if rule else []
+        firsts = self._rows(
+            f"SELECT * FROM hits {where} ORDER BY id DESC LIMIT ?", [*params, limit]
+        )
+        if not firsts:
+            return []
+        ids = [row["id"] for row in firsts]
+        marks = ",".join("?" * len(ids))
+        members = self._rows(f"SELECT * FROM hits WHERE duplicate_of IN ({marks}) ORDER BY id", ids)
+        by_first: dict[int, list[dict[str, Any]]] = {}
+        for row in members:
+            by_first.setdefault(row["duplicate_of"], []).append(row)
+        for row in firsts:
+            row["members"] = by_first.get(row["id"], [])
+        return firsts
+
     def record_poll(
         self,
         source: str,
@@ -430,8 +609,12 @@ class Storage:
         hits: list[NewHit],
         state: dict[str, Any],
         notices: Iterable[NewAlert] = (),
+        page_blocks: PageBlocks | None = None,
     ) -> list[int]:
         """In one transaction: new items, hits with their pending alerts, the source's state.
+
+        ``page_blocks`` (a watched page's poll) refreshes its text fingerprints in the same
+        transaction.
 
         ``notices`` are messages that belong to no hit (a source's health changed).
 
@@ -445,7 +628,12 @@ class Storage:
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(source, i, link, t, x, iso(p), stamp) for i, link, t, x, p in items],
             )
+            by_position: list[int | None] = []
             for hit in hits:
+                duplicate_of = hit.duplicate_of
+                if duplicate_of is None and hit.duplicate_of_batch is not None:
+                    duplicate_of = by_position[hit.duplicate_of_batch]
+                by_position.append(None)
                 cur = conn.execute(
                     "INSERT INTO hits (rule, source, item_id, link, title, title_key, published,"
                     " created, terms, snippet, duplicate_of, duplicate_reason)"
@@ -461,7 +649,7 @@ class Storage:
                         stamp,
                         json.dumps(list(hit.terms)),
                         hit.snippet,
-                        hit.duplicate_of,
+                        duplicate_of,
                         hit.duplicate_reason,
                     ],
                 )
@@ -469,9 +657,13 @@ class Storage:
                     continue
                 hit_id = int(cur.lastrowid or 0)
                 hit_ids.append(hit_id)
+                by_position[-1] = duplicate_of if duplicate_of is not None else hit_id
                 self._insert_alerts(conn, hit_id, hit.alerts, stamp)
+                self._index_story(conn, hit, hit_id, now)
             self._update_source(conn, source, state, len(items))
             self._insert_alerts(conn, None, notices, stamp)
+            if page_blocks is not None:
+                self._record_page_blocks(conn, source, page_blocks, stamp)
         return hit_ids
 
     def record_failure(
@@ -496,6 +688,63 @@ class Storage:
             f"UPDATE sources SET {sets}, items_total = items_total + ? WHERE name = ?",
             [*values.values(), new_items, source],
         )
+
+    # -- watched pages (issue 6) ---------------------------------------------------
+
+    def page_fingerprints(self, source: str, since: datetime) -> set[str]:
+        """The block fingerprints seen on a watched page at or after ``since``."""
+        rows = self.conn.execute(
+            "SELECT fingerprint FROM page_blocks WHERE source = ? AND last_seen >= ?",
+            [source, iso(since)],
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    @staticmethod
+    def _record_page_blocks(
+        conn: sqlite3.Connection, source: str, blocks: PageBlocks, stamp: str | None
+    ) -> None:
+        if blocks.fingerprints is None:
+            conn.execute(
+                "UPDATE page_blocks SET last_seen = ? WHERE source = ? AND last_seen ="
+                " (SELECT MAX(last_seen) FROM page_blocks WHERE source = ?)",
+                [stamp, source, source],
+            )
+        else:
+            conn.executemany(
+                "INSERT INTO page_blocks (source, fingerprint, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (source, fingerprint)"
+                " DO UPDATE SET last_seen = excluded.last_seen",
+                [(source, fp, stamp, stamp) for fp in blocks.fingerprints],
+            )
+        # Forget what left any page longer ago than the window (also of removed sources).
+        conn.execute("DELETE FROM page_blocks WHERE last_seen < ?", [iso(blocks.forget_before)])
+
+    @staticmethod
+    def detected_kinds(path: Path | str) -> dict[str, str]:
+        """What each source was detected as at its last poll ("atom", "page", ...), read
+        without creating or migrating the database; empty when there is none yet."""
+        if str(path) == ":memory:" or not Path(path).is_file():
+            return {}
+        try:
+            conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
+            try:
+                rows = conn.execute("SELECT name, kind FROM sources WHERE kind IS NOT NULL")
+                return {str(name): str(kind) for name, kind in rows}
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return {}
+
+    def prune_text(self, before: datetime) -> int:
+        """Forget the text of items first seen before ``before``; keep their ids and titles.
+
+        The ids stay forever: an old item that reappears in its feed is still not new.
+        """
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE items SET text = '' WHERE first_seen < ? AND text != ''", [iso(before)]
+            )
+            return int(cur.rowcount)
 
     # -- alerts --------------------------------------------------------------------
 

@@ -21,17 +21,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import _notify, _parser, decide, dedup, delivery, query
+from . import (
+    _notify,
+    _page,
+    _parser,
+    decide,
+    dedup,
+    delivery,
+    discover,
+    pagediff,
+    query,
+    story,
+    templates,
+)
 from ._fetch import Conditional, Fetcher, Response
-from ._storage import AlertRow, NewAlert, NewHit, SourceState, Storage
+from ._storage import AlertRow, NewAlert, NewHit, PageBlocks, SourceState, Storage
 from .config import Config, Rule, Source
-from .errors import SourceError
-from .models import FeedResult, Item
+from .errors import ParseError, SourceError
+from .models import FeedResult, Item, PageResult
 from .render import (
     RuleMatch,
     alert_data,
-    render_alert,
     render_digest,
+    render_formatted,
     render_health,
     render_url_trouble,
 )
@@ -103,6 +115,7 @@ class Fetched:
     response: Response | None = None
     feed: FeedResult | None = None
     error: SourceError | None = None
+    page: PageResult | None = None  # a watched page: its blocks; feed.items come from the diff
 
 
 def host_of(url: str) -> str:
@@ -138,7 +151,8 @@ def poll_sources(
             continue
         by_host[host_of(state.permanent_url or source.url)].append((source, state))
 
-    results: queue.SimpleQueue[Fetched | None] = queue.SimpleQueue()
+    # Bounded: when storing falls behind, fetchers wait instead of piling up parsed feeds.
+    results: queue.Queue[Fetched | None] = queue.Queue(maxsize=2 * config.settings.workers)
 
     def host_worker(jobs: list[tuple[Source, SourceState]]) -> None:
         for source, state in jobs:
@@ -166,23 +180,61 @@ def poll_sources(
 def fetch_source(fetcher: Fetcher, source: Source, state: SourceState) -> Fetched:
     out = Fetched(source, state, time.monotonic())
     url = state.permanent_url or source.url
+    conditional: Conditional | None = Conditional(state.etag, state.last_modified)
+    if source.prefer_feed and state.kind == "page":
+        conditional = None  # read the page again: it may advertise a feed by now
     try:
-        out.response = fetcher.fetch(
-            url, Conditional(state.etag, state.last_modified), source=source.name
-        )
+        out.response = fetcher.fetch(url, conditional, source=source.name)
         if out.response.status == 200:
-            out.feed = _parser.parse(
-                out.response.body,
-                source=source.name,
-                url=out.response.url,
-                headers=out.response.headers,
-            )
+            out.response, out.feed, out.page = _read(fetcher, source, out.response)
     except SourceError as exc:
         out.error = exc
     except Exception as exc:  # never let one source's surprise kill the worker
         log.exception("Unexpected error polling %s.", source.name)
         out.error = SourceError(f"unexpected error: {type(exc).__name__}", source=source.name)
     return out
+
+
+def _read(
+    fetcher: Fetcher, source: Source, response: Response
+) -> tuple[Response, FeedResult, PageResult | None]:
+    """A 200 body as a feed or as a page, by the source's kind (docs/pages.md).
+
+    ``auto`` reads a feed as a feed and an HTML page as a page. With ``prefer_feed`` a page
+    that advertises a feed is swapped for it, and the response returned is the feed's, its
+    URL as the permanent one: later polls fetch the feed itself.
+    """
+    kind = "auto" if source.prefer_feed else source.kind
+    if kind != "page":
+        try:
+            feed = _parser.parse(
+                response.body, source=source.name, url=response.url, headers=response.headers
+            )
+            return response, feed, None
+        except ParseError:
+            if kind == "feed" or not _page.is_html(response.body, response.headers):
+                raise
+    if source.prefer_feed:
+        text = discover.decode(response.body[: discover.SCAN_LIMIT], response.headers)
+        found = discover.find_feeds(text, response.url)
+        for candidate in [c for c in found if c.origin == "advertised"][:3]:
+            try:
+                got = fetcher.fetch(candidate.url, source=source.name)
+                feed = _parser.parse(got.body, source=source.name, url=got.url, headers=got.headers)
+            except SourceError as exc:
+                log.info("%s: advertised feed %s not usable: %s", source.name, candidate.url, exc)
+                continue
+            log.info("%s: switching to the advertised feed %s.", source.name, candidate.url)
+            return replace(got, permanent_url=got.permanent_url or candidate.url), feed, None
+    page = _page.extract(
+        response.body,
+        url=response.url,
+        headers=response.headers,
+        selector=source.selector,
+        ignore=source.ignore,
+        source=source.name,
+    )
+    return response, FeedResult(kind="page", title=page.title, warning=page.warning), page
 
 
 def store_poll(
@@ -201,6 +253,11 @@ def store_poll(
         return SourceOutcome(source.name, "error", error=str(error), duration=duration)
 
     response, feed = fetched.response, fetched.feed
+    page = None
+    if feed is not None and fetched.page is not None:
+        seen = storage.page_fingerprints(source.name, now - pagediff.WINDOW)
+        page = pagediff.diff(fetched.page, seen, source=source.name, url=response.url, now=now)
+        feed = replace(feed, items=page.items, warning=page.warning or feed.warning)
     values = decide.after_success(
         now=now,
         status=response.status,
@@ -212,14 +269,23 @@ def store_poll(
     )
     if response.status == 304 or feed is None:
         notices = _health(config, source, state, values, now, ok=True, new_items=0)
-        storage.record_poll(source.name, now=now, items=[], hits=[], state=values, notices=notices)
+        unchanged = PageBlocks(None, now - pagediff.WINDOW) if state.kind == "page" else None
+        storage.record_poll(
+            source.name,
+            now=now,
+            items=[],
+            hits=[],
+            state=values,
+            notices=notices,
+            page_blocks=unchanged,
+        )
         log.info("%s: not modified (%.1f s)", source.name, duration)
         return SourceOutcome(source.name, "not modified", duration=duration)
 
     known = storage.known_item_ids(source.name, [i.id for i in feed.items])
     fresh = decide.new_items(feed.items, known)
-    priming = not state.primed
-    alerting = not priming or backfill or source.backfill
+    priming = not state.primed or pagediff.starts_over(state.kind, feed.kind, page)
+    alerting = (not priming or backfill or source.backfill) and not (page and page.redesign)
     # A first poll that does not alert is not matched at all: the user was never told about
     # that backlog, so a later report of one of its stories elsewhere is news to them.
     hits = _decide_hits(config, storage, source, fresh, now) if alerting else []
@@ -233,9 +299,10 @@ def store_poll(
         hits=hits,
         state=values,
         notices=notices,
+        page_blocks=PageBlocks(page.fingerprints, now - pagediff.WINDOW) if page else None,
     )
     alert_rows = sum(len(h.alerts) for h in hits)
-    originals = sum(1 for h in hits if h.duplicate_of is None)
+    originals = sum(1 for h in hits if h.duplicate_of is None and h.duplicate_of_batch is None)
     log.info(
         "%s: ok, %d items, %d new, %d hits, %d alerts queued%s (%.1f s)",
         source.name,
@@ -313,13 +380,15 @@ def _decide_hits(
     fresh: list[Item],
     now: datetime,
 ) -> list[NewHit]:
+    """Match new items against the rules; decide, per rule, whether each hit starts a story
+    or joins one (``story``); queue the alerts: the first hit of a story alerts, a later
+    member does what its rule's ``on_update`` says (silent, digest, alert)."""
     rules = [r for r in config.rules if r.applies_to(source)]
     if not rules or not fresh:
         return []
-    since = now - timedelta(seconds=config.settings.dedup_window)
-    threshold = config.settings.title_similarity
-    recent_cache: dict[str, list[decide.Earlier]] = {}
+    by_name = {r.name: r for r in rules}
     hits: list[NewHit] = []
+    batch: list[_Member] = []  # this poll's hits so far, for stories that start in it
     for item in fresh:
         doc = query.prepare(item.title, item.text)
         matched: list[tuple[str, query.Match]] = []
@@ -331,23 +400,13 @@ def _decide_hits(
             continue
         key = dedup.title_key(item.title)
         originals: list[tuple[str, query.Match, str]] = []
+        updates: list[tuple[int, query.Match, str, int]] = []  # (hit position, ..., sources)
         item_hits: list[NewHit] = []
         for rule_name, m in matched:
-            if rule_name not in recent_cache:
-                recent_cache[rule_name] = [
-                    decide.Earlier(h.id, h.link, h.title_key)
-                    for h in storage.recent_hits(rule_name, since)
-                ]
-            dup = decide.find_duplicate(
-                item.link,
-                key,
-                same_link=storage.hit_with_link(rule_name, item.link),
-                recent=recent_cache[rule_name],
-                threshold=threshold,
-            )
+            feats = story.features(item.title, item.text, m.terms)
             snip = query.snippet(doc, m)
-            if dup is None and not _batch_duplicate(hits, rule_name, item.link, key, threshold):
-                originals.append((rule_name, m, snip))
+            found = _find_story(config, storage, rule_name, item, feats, batch, now)
+            position = len(hits) + len(item_hits)
             hit = NewHit(
                 rule=rule_name,
                 source=source.name,
@@ -358,16 +417,126 @@ def _decide_hits(
                 published=item.published,
                 terms=m.terms,
                 snippet=snip,
-                duplicate_of=dup[0] if dup else None,
-                duplicate_reason=dup[1] if dup else None,
+                story_features=feats.to_json(),
+                story_words=tuple(feats.index_words()),
             )
+            if found is None:
+                originals.append((rule_name, m, snip))
+                batch.append(_Member(rule_name, item.link, feats, None, position))
+            else:
+                first_id, first_pos, reason, sources = found
+                hit = replace(
+                    hit,
+                    duplicate_of=first_id,
+                    duplicate_of_batch=first_pos,
+                    duplicate_reason=reason,
+                )
+                batch.append(_Member(rule_name, item.link, feats, first_id, first_pos))
+                if by_name[rule_name].on_update != "silent":
+                    updates.append((len(item_hits), m, snip, len(sources | {source.name})))
             item_hits.append(hit)
         if originals:
             alerts = _alerts_for(config, rules, item, originals)
             first = next(i for i, h in enumerate(item_hits) if h.rule == originals[0][0])
             item_hits[first] = replace(item_hits[first], alerts=alerts)
+        told = {a.url_key for h in item_hits for a in h.alerts}
+        for index, m, snip, count in updates:
+            rule = by_name[item_hits[index].rule]
+            made = [
+                a
+                for a in _alerts_for(config, [rule], item, [(rule.name, m, snip)])
+                if a.url_key not in told
+            ]
+            told.update(a.url_key for a in made)
+            item_hits[index] = replace(
+                item_hits[index], alerts=tuple(_as_update(a, rule, count) for a in made)
+            )
         hits.extend(item_hits)
     return hits
+
+
+@dataclass(frozen=True)
+class _Member:
+    """A hit decided earlier in the same poll (not stored yet)."""
+
+    rule: str
+    link: str
+    features: story.Features
+    first_id: int | None  # its story's first hit, when that is stored
+    first_pos: int | None  # else the position of that first hit in this poll's list
+
+
+def _find_story(
+    config: Config,
+    storage: Storage,
+    rule: str,
+    item: Item,
+    feats: story.Features,
+    batch: list[_Member],
+    now: datetime,
+) -> tuple[int | None, int | None, str, set[str]] | None:
+    """The story a new hit of ``rule`` joins: (first hit id, or its position in this poll;
+    the reason; the story's sources so far), or None for a new story.
+
+    Same canonical link first (at any age), then ``story.best_match`` among the candidates
+    that the story index finds within ``dedup_window`` and this poll's earlier hits.
+    """
+    same = storage.hit_with_link(rule, item.link)
+    if same is not None:
+        return same, None, "same link", storage.story_sources(same)
+    mates = [b for b in batch if b.rule == rule]
+    for b in mates:
+        if item.link and b.link == item.link:
+            return _joined(storage, b, "same link")
+    window = config.settings.dedup_window
+    if window <= 0:
+        return None
+    tune = story.TUNING
+    rows = storage.story_candidates(
+        rule,
+        [(w, story.weight(w) or 0.5) for w in feats.lookup_words()],
+        now - timedelta(seconds=window),
+        per_word=tune.per_word,
+        limit=tune.max_candidates,
+    )
+    candidates: list[tuple[tuple[int, int], story.Features]] = [
+        ((0, n), story.Features.from_json(text)) for n, (_, _, text) in enumerate(rows)
+    ]
+    candidates += [((1, n), b.features) for n, b in enumerate(mates)]
+    best = story.best_match(feats, candidates, config.settings.title_similarity)
+    if best is None:
+        return None
+    (where, n), signal, score = best
+    reason = story.describe(signal, score)
+    if where == 0:
+        first = rows[n][1]
+        return first, None, reason, storage.story_sources(first)
+    return _joined(storage, mates[n], reason)
+
+
+def _joined(
+    storage: Storage, mate: _Member, reason: str
+) -> tuple[int | None, int | None, str, set[str]]:
+    if mate.first_id is not None:
+        return mate.first_id, None, reason, storage.story_sources(mate.first_id)
+    return None, mate.first_pos, reason, set()  # a story of this poll: this source only
+
+
+def _as_update(alert: NewAlert, rule: Rule, sources: int) -> NewAlert:
+    """A later member's alert: held for a digest (``on_update = "digest"``) or sent as an
+    update naming how many sources the story has (``"alert"``)."""
+    if rule.on_update == "digest":
+        held = rule.digest or delivery.Digest(every=UPDATE_DIGEST_EVERY)
+        return replace(alert, rule_digest=str(held))
+    note = f"Update: this story now has {sources} sources."
+    return replace(
+        alert,
+        title=f"Update: {alert.title} ({sources} sources)",
+        body=f"{note}\n\n{alert.body}",
+    )
+
+
+UPDATE_DIGEST_EVERY = 3600.0  # on_update = "digest" on a rule without a digest of its own
 
 
 def _alerts_for(
@@ -385,7 +554,20 @@ def _alerts_for(
     out = []
     for target, entries in per_url.values():
         matches = [RuleMatch(name, m.terms, snip) for name, m, snip in entries]
-        title, body = render_alert(item, matches)
+        channel = config.channels[target.channel]
+        fmt = channel.format if channel.format != "auto" else _notify.auto_format(target.url)
+        rule_title = next((t for n, _, _ in entries if (t := by_name[n].title_template)), None)
+        rule_body = next((t for n, _, _ in entries if (t := by_name[n].body_template)), None)
+        title_text = rule_title or channel.title_template
+        body_text = rule_body or channel.body_template
+        title, body = render_formatted(
+            item,
+            matches,
+            fmt=fmt,
+            channel=target.channel,
+            title_template=templates.cached(title_text, False) if title_text else None,
+            body_template=templates.cached(body_text, fmt == "html") if body_text else None,
+        )
         digests = [by_name[name].digest for name, _, _ in entries]
         # A rule that wants each alert at once wins over a rule that wants a digest.
         rule_digest = str(digests[0]) if all(digests) else None
@@ -396,22 +578,12 @@ def _alerts_for(
                 masked_url=target.masked_url,
                 title=title,
                 body=body,
-                format="text",
+                format=fmt,
                 data=alert_data(item, matches),
                 rule_digest=rule_digest,
             )
         )
     return tuple(out)
-
-
-def _batch_duplicate(hits: list[NewHit], rule: str, link: str, key: str, threshold: float) -> bool:
-    """A hit earlier in this same poll already covers this story for this rule."""
-    for h in hits:
-        if h.rule != rule:
-            continue
-        if (link and h.link == link) or dedup.is_near_duplicate(key, h.title_key, threshold):
-            return True
-    return False
 
 
 def deliver_pending(
@@ -503,7 +675,10 @@ def deliver_pending(
     def send_all(url: str, alerts: list[AlertRow]) -> None:
         try:
             for alert in alerts:
-                done.put((alert, _notify.send(url, alert.title, alert.body, timeout=timeout)))
+                result = _notify.send(
+                    url, alert.title, alert.body, timeout=timeout, fmt=alert.format
+                )
+                done.put((alert, result))
         finally:
             done.put(None)
 
@@ -618,6 +793,7 @@ def run_once(
         summary = CycleSummary()
         summary.sources = poll_sources(config, store, fetcher, now=now, backfill=backfill)
         summary.delivery = deliver_pending(config, store, now=now, timeout=config.settings.timeout)
+        store.prune_text(now() - timedelta(seconds=config.settings.retention))
         summary.pending = store.counts()["pending"]
         summary.duration = time.monotonic() - started
         return summary

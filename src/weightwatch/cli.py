@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -109,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
     alerts.add_argument("--json", action="store_true", help="print JSON for scripts")
 
+    hits = sub.add_parser(
+        "hits",
+        help="list stories: each first hit with the later reports attached to it",
+        description="List the newest stories (newest first): the hit that alerted, then the"
+        " later hits of the same rule that joined it (same link, similar title or shared"
+        " distinctive words, within dedup_window), each with its source and the reason.",
+    )
+    _config_arg(hits)
+    hits.add_argument("--rule", metavar="R", help="only stories of this rule")
+    hits.add_argument("--limit", type=int, default=20, help="how many stories (default 20)")
+    hits.add_argument("--json", action="store_true", help="print JSON for scripts")
+
     test_notify = sub.add_parser(
         "test-notify",
         help="send a test message to each URL of a channel and report each result",
@@ -118,6 +131,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(test_notify)
     test_notify.add_argument("channel", nargs="?", help="a channel name from [channels]")
+
+    discover = sub.add_parser(
+        "discover",
+        help="list the feeds a web page offers, as [[source]] tables to paste",
+        description="Fetch a web page and list the feeds it advertises (<link rel=alternate>),"
+        " the feed paths of the platform it is on (WordPress, Substack, Medium, Ghost,"
+        " Blogger, GitHub, YouTube, Reddit) and feed links in its text. Each one is fetched to"
+        " check that it is a feed, and printed as a ready-to-paste [[source]] table, followed"
+        ' by a kind = "page" table for watching the page\'s text itself (docs/pages.md).',
+    )
+    discover.add_argument("url", metavar="URL", help="the page, e.g. a blog or a project page")
+    discover.add_argument(
+        "--no-check", action="store_true", help="list the candidates without fetching them"
+    )
+    discover.add_argument(
+        "--timeout", type=float, default=20.0, metavar="SECONDS", help="per fetch (default 20)"
+    )
 
     sub.add_parser(
         "demo",
@@ -129,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):  # `weightwatch status | head` ends quietly
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = build_parser()
     args = parser.parse_args(argv)
     from ._systemd import setup_logging
@@ -153,6 +185,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _alerts(args)
         if args.command == "test-notify":
             return _test_notify(args)
+        if args.command == "hits":
+            return _hits(args)
+        if args.command == "discover":
+            from ._discover import run as run_discover
+
+            return run_discover(args.url, sys.stdout, check=not args.no_check, timeout=args.timeout)
         if args.command == "demo":
             from .demo import run_demo
 
@@ -187,9 +225,10 @@ def _load(args: argparse.Namespace) -> Config:
 
 def _check(args: argparse.Namespace) -> int:
     from . import config as config_mod
+    from ._storage import Storage
 
     cfg = _load(args)
-    print(config_mod.summary(cfg))
+    print(config_mod.summary(cfg, Storage.detected_kinds(cfg.settings.database)))
     return 0
 
 
@@ -303,3 +342,52 @@ def _test_notify(args: argparse.Namespace) -> int:
                 failed += 1
                 print(f"FAILED  {name} {masked}: {_notify.scrub(result.error, cfg.secrets)}")
     return 1 if failed else 0
+
+
+def _hits(args: argparse.Namespace) -> int:
+    import json
+
+    from ._storage import Storage
+
+    cfg = _load(args)
+    storage = Storage(cfg.settings.database)
+    try:
+        stories = storage.stories(args.rule, limit=max(args.limit, 1))
+    finally:
+        storage.close()
+
+    def row(hit: dict[str, object]) -> dict[str, object]:
+        return {
+            "id": hit["id"],
+            "rule": hit["rule"],
+            "source": hit["source"],
+            "title": hit["title"],
+            "link": hit["link"],
+            "created": hit["created"],
+            "reason": hit["duplicate_reason"],
+        }
+
+    if args.json:
+        out = []
+        for first in stories:
+            members = first["members"]
+            entry = row(first)
+            entry.pop("reason")
+            entry["sources"] = sorted({first["source"], *(m["source"] for m in members)})
+            entry["members"] = [row(m) for m in members]
+            out.append(entry)
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    if not stories:
+        print("No hits.")
+        return 0
+    for first in stories:
+        members = first["members"]
+        sources = {first["source"], *(m["source"] for m in members)}
+        noun = "source" if len(sources) == 1 else "sources"
+        print(f"#{first['id']} [{first['rule']}] {first['title']}")
+        print(f"    {first['created']}  {first['source']}  (story: {len(sources)} {noun})")
+        for m in members:
+            print(f"    + #{m['id']} {m['source']}: {m['title']}")
+            print(f"      {m['duplicate_reason']}, {m['created']}")
+    return 0

@@ -27,20 +27,22 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from . import _notify, dedup
+from . import _notify, dedup, story
 from . import query as _query
 from .delivery import MIN_DIGEST_PERIOD, Digest, Policy, parse_daily, parse_quiet
 from .errors import ConfigError, Problem, QueryError
 from .query import Query
+from .templates import TemplateProblem, compile_template
 
 DEFAULT_INTERVAL = 15 * 60.0
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 DEFAULT_WORKERS = 8
-DEFAULT_DEDUP_WINDOW = 48 * 3600.0
+DEFAULT_DEDUP_WINDOW = story.TUNING.window  # 3 days: see story.Tuning
 DEFAULT_TITLE_SIMILARITY = dedup.DEFAULT_THRESHOLD
 DEFAULT_HEALTH_FAILURES = 5
 DEFAULT_HEALTH_AFTER = 24 * 3600.0
+DEFAULT_RETENTION = 30 * 86400.0
 
 MIN_INTERVAL = 5.0  # seconds; below a minute only makes sense for sites you run yourself
 MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 600.0
@@ -65,6 +67,7 @@ class Settings:
     ops: str = ""  # channel for "source broken/recovered" and delivery-health alerts
     health_failures: int = DEFAULT_HEALTH_FAILURES  # consecutive failures before "broken"
     health_after: float = DEFAULT_HEALTH_AFTER  # or this long without a successful poll
+    retention: float = DEFAULT_RETENTION  # keep items' text this long, for explain/backtest
 
     @property
     def tz(self) -> tzinfo:
@@ -82,6 +85,10 @@ class Source:
     tags: tuple[str, ...] = ()
     backfill: bool = False  # alert on what is already there at the first poll
     stale_after: float | None = None  # alert when no new item arrives for this long
+    kind: str = "auto"  # "auto" (decided by the response), "feed" or "page" (docs/pages.md)
+    selector: str | None = None  # page: the CSS selector of the part watched
+    ignore: tuple[str, ...] = ()  # page: CSS selectors and /patterns/ of text left out
+    prefer_feed: bool = False  # page: switch to the feed the page advertises
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,8 @@ class Channel:
     digest: Digest | None = None  # batch this channel's alerts
     max_per_hour: int | None = None  # beyond it, alerts roll into a digest
     quiet: tuple[time, time] | None = None  # local quiet hours: held, then one digest
+    title_template: str | None = None  # Jinja2 (sandboxed); see templates.PLACEHOLDERS
+    body_template: str | None = None
 
     @property
     def policy(self) -> Policy:
@@ -107,6 +116,9 @@ class Rule:
     notify: tuple[str, ...]  # channel names
     sources: tuple[str, ...] = ()  # scope: source names or "tag:NAME"; empty means all
     digest: Digest | None = None  # batch this rule's alerts on every channel
+    title_template: str | None = None  # overrides the channel's template for this rule
+    body_template: str | None = None
+    on_update: str = "silent"  # a later report of a story: "silent", "digest" or "alert"
 
     def applies_to(self, source: Source) -> bool:
         if not self.sources:
@@ -327,8 +339,11 @@ def format_size(size: int) -> str:
     return f"{size}B"
 
 
-def summary(config: Config) -> str:
-    """A one-screen human summary for ``weightwatch check``; never shows a secret."""
+def summary(config: Config, detected: Mapping[str, str] | None = None) -> str:
+    """A one-screen human summary for ``weightwatch check``; never shows a secret.
+
+    ``detected`` maps source names to what their last poll found ("atom", "page", ...).
+    """
     s = config.settings
     lines = [
         f"Config file:  {config.path if config.path is not None else '(not read from a file)'}",
@@ -338,10 +353,10 @@ def summary(config: Config) -> str:
         f"Fetching:     {s.workers} at a time; bodies up to {format_size(s.max_body)}",
         "Dedup:        "
         + (
-            f"titles at least {s.title_similarity:g}% alike within "
-            f"{format_duration(s.dedup_window)} are one story"
+            f"one story: the same link, or within {format_duration(s.dedup_window)} a title"
+            f" at least {s.title_similarity:g}% alike or shared distinctive words"
             if s.dedup_window > 0
-            else "near-identical titles are not merged (dedup_window = 0)"
+            else "only the same link makes one story (dedup_window = 0)"
         ),
     ]
     if s.user_agent:
@@ -350,15 +365,24 @@ def summary(config: Config) -> str:
 
     lines.append(f"Sources ({len(config.sources)}):")
     width = max((len(src.name) for src in config.sources), default=0)
+    kinds = {src.name: _kind_text(src, (detected or {}).get(src.name)) for src in config.sources}
+    kind_width = max((len(k) for k in kinds.values()), default=0)
     for src in config.sources:
         extras = []
         if src.tags:
             extras.append("tags: " + ", ".join(src.tags))
         if src.backfill:
             extras.append("backfill")
+        if src.selector:
+            extras.append(f"selector: {src.selector}")
+        if src.ignore:
+            extras.append("ignore: " + ", ".join(src.ignore))
+        if src.prefer_feed:
+            extras.append("prefer_feed")
         tail = f"  ({'; '.join(extras)})" if extras else ""
         every = f"every {format_duration(src.interval)}"
-        lines.append(f"  {src.name:<{width}}  {every:<10} {_hide_password(src.url)}{tail}")
+        kind = f"{kinds[src.name]:<{kind_width}}"
+        lines.append(f"  {src.name:<{width}}  {every:<10} {kind}  {_hide_password(src.url)}{tail}")
     if not config.sources:
         lines.append("  (none)")
     lines.append("")
@@ -416,10 +440,37 @@ _SETTINGS_KEYS = (
     "ops",
     "health_failures",
     "health_after",
+    "retention",
 )
-_SOURCE_KEYS = ("name", "url", "interval", "tags", "backfill", "stale_after")
-_RULE_KEYS = ("name", "query", "any", "all", "none", "notify", "sources", "digest")
-_CHANNEL_KEYS = ("urls", "format", "digest", "max_per_hour", "quiet")
+_SOURCE_KEYS = (
+    "name",
+    "url",
+    "interval",
+    "tags",
+    "backfill",
+    "stale_after",
+    "kind",
+    "selector",
+    "ignore",
+    "prefer_feed",
+)
+_RULE_KEYS = (
+    "name",
+    "query",
+    "any",
+    "all",
+    "none",
+    "notify",
+    "sources",
+    "digest",
+    "title",
+    "body",
+    "on_update",
+    "proximity",
+)
+ON_UPDATE = ("silent", "digest", "alert")
+_SOURCE_KINDS = ("auto", "feed", "page")
+_CHANNEL_KEYS = ("urls", "format", "digest", "max_per_hour", "quiet", "title", "body")
 _FORMATS = ("auto", "text", "markdown", "html")
 
 
@@ -544,6 +595,13 @@ def _hide_password(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
     return parts._replace(netloc=netloc).geturl()
+
+
+def _kind_text(source: Source, detected: str | None) -> str:
+    """``auto``, ``page``, or with what the last poll found: ``auto (atom)``, ``auto (page)``."""
+    if not detected or detected == source.kind:
+        return source.kind
+    return f"{source.kind} ({detected})"
 
 
 def _notes(config: Config) -> list[str]:
@@ -810,6 +868,7 @@ class _Checker:
         health_after = self._duration(
             raw, "health_after", "settings", DEFAULT_HEALTH_AFTER, MIN_INTERVAL
         )
+        retention = self._duration(raw, "retention", "settings", DEFAULT_RETENTION, 86400.0)
         return Settings(
             database=database,
             interval=interval,
@@ -823,6 +882,7 @@ class _Checker:
             ops=ops,
             health_failures=health_failures,
             health_after=health_after,
+            retention=retention,
         )
 
     def _database(self, raw: dict[str, Any]) -> Path:
@@ -960,6 +1020,12 @@ class _Checker:
                 )
             else:
                 out["max_per_hour"] = value
+        html = out.get("format") == "html"
+        for key in ("title", "body"):
+            if key in raw:
+                text = self._template(raw[key], f"{path}.{key}", html=html)
+                if text is not None:
+                    out[f"{key}_template"] = text
         if "quiet" in raw:
             value = raw["quiet"]
             if not isinstance(value, str):
@@ -972,6 +1038,20 @@ class _Checker:
                 except ValueError as exc:
                     self.add(f"{path}.quiet", str(exc))
         return out
+
+    def _template(self, value: object, path: str, *, html: bool) -> str | None:
+        """A title/body template: compiled and tried on a sample alert now, not at send time."""
+        if not isinstance(value, str):
+            self.add(path, f"expected a template string, found {_show(value)}")
+            return None
+        try:
+            compile_template(value, html=html)
+            if not html:
+                compile_template(value, html=True)
+        except TemplateProblem as exc:
+            self.add(path, str(exc))
+            return None
+        return value
 
     def _digest(self, value: object, path: str) -> Digest | None:
         """``digest = "1h"`` (at most once per interval) or ``"daily 08:00"`` (local time)."""
@@ -1098,13 +1178,70 @@ class _Checker:
             stale_after = None
             if "stale_after" in raw:
                 stale_after = self._duration(raw, "stale_after", path, 0, 3600)
+            page = self._page_options(raw, path)
             if name is not None and url is not None and len(self.problems) == count:
                 sources.append(
                     Source(
-                        name, url, interval, tuple(tags), backfill, stale_after=stale_after or None
+                        name,
+                        url,
+                        interval,
+                        tuple(tags),
+                        backfill,
+                        stale_after=stale_after or None,
+                        **page,
                     )
                 )
         return sources, names, tags_seen
+
+    def _page_options(self, raw: dict[str, Any], path: str) -> dict[str, Any]:
+        """``kind``, ``selector``, ``ignore`` and ``prefer_feed`` (docs/pages.md)."""
+        out: dict[str, Any] = {}
+        kind = raw.get("kind", "auto")
+        if kind not in _SOURCE_KINDS:
+            self.add(
+                _key(path, "kind"),
+                f'expected "auto", "feed" or "page", found {_show(kind)}'
+                + (_did_you_mean(kind, _SOURCE_KINDS) if isinstance(kind, str) else ""),
+            )
+            kind = "auto"
+        out["kind"] = kind
+        page_only = [k for k in ("selector", "ignore", "prefer_feed") if k in raw]
+        if kind == "feed" and page_only:
+            for key in page_only:
+                self.add(
+                    _key(path, key),
+                    'applies to web pages only, but kind = "feed"; '
+                    'use kind = "page" (or "auto") or remove the key',
+                )
+            return out
+        if page_only:
+            from . import _page  # the HTML parser is loaded only for configs that use it
+
+            if "selector" in raw:
+                value = raw["selector"]
+                if not isinstance(value, str):
+                    self.add(
+                        _key(path, "selector"),
+                        f'expected a CSS selector such as "main .releases", found {_show(value)}',
+                    )
+                elif (why := _page.check_selector(value)) is not None:
+                    self.add(_key(path, "selector"), why)
+                else:
+                    out["selector"] = value.strip()
+            entries = self._string_list(raw, "ignore", path, """[".counter", '/\\d+ views/']""")
+            for index, entry in enumerate(raw.get("ignore") or []):
+                if entry in entries and (why := _page.check_ignore(entry)) is not None:
+                    self.add(f"{_key(path, 'ignore')}[{index}]", why)
+            out["ignore"] = tuple(entries)
+            if "prefer_feed" in raw:
+                value = raw["prefer_feed"]
+                if isinstance(value, bool):
+                    out["prefer_feed"] = value
+                else:
+                    self.add(
+                        _key(path, "prefer_feed"), f"expected true or false, found {_show(value)}"
+                    )
+        return out
 
     def _name(
         self,
@@ -1219,7 +1356,7 @@ class _Checker:
         names: dict[str, str] = {}
         elsewhere = {
             k: "belongs in a [[source]]: is a [[source]] header missing above it?"
-            for k in ("url", "tags", "backfill", "interval")
+            for k in ("url", "tags", "backfill", "interval", "kind", "selector", "prefer_feed")
         }
         elsewhere |= {
             k: "is a [settings] key: put it below the [settings] header"
@@ -1234,9 +1371,29 @@ class _Checker:
             notify = self._notify(raw, path, channel_names, typos)
             scope = self._scope(raw, path, source_names, tags)
             digest = self._digest(raw["digest"], _key(path, "digest")) if "digest" in raw else None
+            templates = {
+                f"{key}_template": self._template(raw[key], _key(path, key), html=False)
+                for key in ("title", "body")
+                if key in raw
+            }
+            on_update = raw.get("on_update", "silent")
+            if on_update not in ON_UPDATE:
+                self.add(
+                    _key(path, "on_update"),
+                    f'expected "silent", "digest" or "alert", found {_show(on_update)}',
+                )
             if name is not None and query is not None and len(self.problems) == count:
                 rules.append(
-                    Rule(name, query, query_text, tuple(notify), tuple(scope), digest=digest)
+                    Rule(
+                        name,
+                        query,
+                        query_text,
+                        tuple(notify),
+                        tuple(scope),
+                        digest=digest,
+                        on_update=on_update,
+                        **templates,
+                    )
                 )
         return rules
 
@@ -1266,6 +1423,18 @@ class _Checker:
                 except QueryError as exc:
                     self.add(key_path, f"{exc.message} at column {exc.column}")
                     ok = False
+        proximity = raw.get("proximity", 0)  # words a quoted phrase's words may be apart
+        if (
+            isinstance(proximity, bool)
+            or not isinstance(proximity, int)
+            or not 0 <= proximity <= _query.MAX_DISTANCE
+        ):
+            self.add(
+                _key(path, "proximity"),
+                f"expected a number of words from 0 to {_query.MAX_DISTANCE}, such as 3, "
+                f"found {_show(proximity)}",
+            )
+            ok = False
         lists = {}
         for key in ("any", "all", "none"):
             before = len(self.problems)
@@ -1307,7 +1476,7 @@ class _Checker:
         combined = parts[0] if len(parts) == 1 else _query.all_of(*parts)
         if not text or listed is not None:
             text = str(combined)
-        return combined, text
+        return combined.with_proximity(proximity), text
 
     def _notify(
         self, raw: dict[str, Any], path: str, channel_names: set[str], typos: set[str]

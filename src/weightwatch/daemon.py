@@ -49,6 +49,7 @@ DELIVERY_EVERY = 5.0  # seconds between delivery runs (retries follow their own 
 HOST_SPACING = 1.0  # seconds between the end of one request to a host and the next
 STOP_DELIVERY_BUDGET = 4.0  # seconds for the last delivery attempt when stopping
 STOP_WRITER_BUDGET = 3.0  # seconds for the writer to finish its transaction and close
+PRUNE_EVERY = 3600.0  # seconds between prunings of old item text (settings.retention)
 
 
 class WriterClosed(StorageError):
@@ -194,6 +195,7 @@ class Daemon:
             )
             self._schedule(source.name, first)
         self.scheduler.every("deliver", DELIVERY_EVERY, self.deliver_job)
+        self.scheduler.every("prune", PRUNE_EVERY, self.prune_job, first=now)
         beat = min(5.0, (self.notifier.watchdog_interval or 10.0) / 2)
         self.scheduler.every("heartbeat", beat, self._beat, executor="beat", first=now)
         self.scheduler.start()
@@ -435,6 +437,17 @@ class Daemon:
         except StorageError:
             if not self.stopping.is_set():
                 log.exception("Delivering alerts failed.")
+
+    def prune_job(self) -> None:
+        if self.stopping.is_set():
+            return
+        cutoff = self.now() - timedelta(seconds=self.config.settings.retention)
+        try:
+            pruned = self.storage.prune_text(cutoff)
+        except StorageError:
+            return
+        if pruned:
+            log.info("Forgot the text of %d items older than the retention period.", pruned)
 
     # -- status --------------------------------------------------------------------
 

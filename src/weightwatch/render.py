@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .models import Item
+from .templates import Template
 
 TITLE_MAX = 200
 
@@ -30,10 +33,87 @@ def format_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
 
 
-def render_alert(item: Item, matches: list[RuleMatch]) -> tuple[str, str]:
-    """The (title, body) of the alert for an item that matched one or more rules.
+def alert_context(item: Item, matches: list[RuleMatch], channel: str) -> dict[str, Any]:
+    """The placeholders of ``templates.PLACEHOLDERS`` for one alert."""
+    return {
+        "rule": matches[0].rule if matches else "",
+        "rules": [m.rule for m in matches],
+        "title": item.title or item.text[:TITLE_MAX] or item.link or "(untitled item)",
+        "link": item.link,
+        "source": item.source,
+        "published": format_time(item.published),
+        "terms": list(dict.fromkeys(t for m in matches for t in m.terms)),
+        "snippet": next((m.snippet for m in matches if m.snippet), ""),
+        "other_sources": [],
+        "count": 1,
+        "channel": channel,
+    }
 
-    Plain text only: feed HTML was stripped by the parser and nothing here adds markup.
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+def md_escape(text: str) -> str:
+    """Feed text made inert in Markdown (no links, emphasis or headings smuggled in)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def render_formatted(
+    item: Item,
+    matches: list[RuleMatch],
+    *,
+    fmt: str = "text",
+    channel: str = "",
+    title_template: Template | None = None,
+    body_template: Template | None = None,
+) -> tuple[str, str]:
+    """(title, body) in ``fmt`` ("text", "markdown", "html"), from templates if given.
+
+    Everything that comes from a feed is escaped for the format: HTML-escaped in html
+    (templates autoescape), Markdown-escaped in markdown.
+    """
+    ctx = alert_context(item, matches, channel)
+    default_title, default_body = render_alert(item, matches)
+    if fmt == "markdown":
+        default_body = _markdown_body(ctx)
+    elif fmt == "html":
+        default_body = _html_body(ctx)
+    if fmt == "markdown" and (title_template or body_template):
+        ctx = {k: md_escape(v) if isinstance(v, str) and k != "link" else v for k, v in ctx.items()}
+    title = title_template.render(ctx) if title_template else default_title
+    body = body_template.render(ctx) if body_template else default_body
+    return " ".join(title.split())[: TITLE_MAX * 2], body
+
+
+def _markdown_body(ctx: dict[str, Any]) -> str:
+    title = md_escape(ctx["title"])
+    lines = [f"**[{title}]({ctx['link']})**" if ctx["link"] else f"**{title}**", ""]
+    lines.append(f"Source: {md_escape(ctx['source'])} · Published: {ctx['published']}")
+    rules, terms = md_escape(", ".join(ctx["rules"])), md_escape(", ".join(ctx["terms"]))
+    lines.append(f"Rules: {rules} (matched: {terms})")
+    if ctx["snippet"]:
+        lines += ["", "> " + md_escape(ctx["snippet"])]
+    return "\n".join(lines)
+
+
+def _html_body(ctx: dict[str, Any]) -> str:
+    e = html.escape
+    title = e(ctx["title"])
+    head = f'<a href="{e(ctx["link"], quote=True)}">{title}</a>' if ctx["link"] else title
+    parts = [
+        f"<p><b>{head}</b></p>",
+        f"<p>Source: {e(ctx['source'])}<br>Published: {e(ctx['published'])}<br>"
+        f"Rules: {e(', '.join(ctx['rules']))} (matched: {e(', '.join(ctx['terms']))})</p>",
+    ]
+    if ctx["snippet"]:
+        parts.append(f"<blockquote>{e(ctx['snippet'])}</blockquote>")
+    return "\n".join(parts)
+
+
+def render_alert(item: Item, matches: list[RuleMatch]) -> tuple[str, str]:
+    """The plain-text (title, body) of the alert for an item that matched one or more rules.
+
+    Feed HTML was stripped by the parser and nothing here adds markup.
     """
     rules = ", ".join(m.rule for m in matches)
     headline = _short(item.title or item.text or item.link or "(untitled item)", TITLE_MAX)
