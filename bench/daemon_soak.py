@@ -223,7 +223,14 @@ def write_config(path: Path, args: argparse.Namespace, hosts: list, db: Path, ho
         "",
     ]
     for i in range(1, args.sources + 1):
-        lines += ["[[source]]", f'name = "feed-{i:04d}"', f'url = "{feed_url(hosts, i)}"', ""]
+        if i <= args.crowded:  # all on the first host
+            url = feed_url(hosts[:1], i)
+        elif args.crowded and len(hosts) > 1:  # the rest round-robin over the others
+            ip, port = hosts[1 + (i - args.crowded - 1) % (len(hosts) - 1)]
+            url = feed_url([(ip, port)], i)
+        else:
+            url = feed_url(hosts, i)
+        lines += ["[[source]]", f'name = "feed-{i:04d}"', f'url = "{url}"', ""]
     lines += [
         "[[rule]]",
         'name = "weights"',
@@ -696,6 +703,9 @@ def analyse(args: argparse.Namespace, soak: Soak, facts: LogFacts, hook: HookRec
     never = [n for n in names if counts[n] == 0 and spread(n, interval) < window - slack]
     gaps_over = sorted((e, n) for e, n in excess if e > 0)
     lates = [p.late for p in facts.polls]
+    crowd = {f"feed-{i:04d}" for i in range(1, args.crowded + 1)}
+    lates_other = [p.late for p in facts.polls if p.name not in crowd]
+    crowd_counts = [len(by_source.get(n, [])) for n in sorted(crowd)]
     later = [ps[k].late for ps in by_source.values() for k in range(1, len(ps))]
     by_result: dict[str, int] = defaultdict(int)
     for p in facts.polls:
@@ -742,6 +752,8 @@ def analyse(args: argparse.Namespace, soak: Soak, facts: LogFacts, hook: HookRec
         "gaps_over": gaps_over,
         "max_excess": max((e for e, _ in excess), default=math.nan),
         "lates": lates,
+        "lates_other": lates_other,
+        "crowd_counts": crowd_counts,
         "later": later,
         "new": sum(p.new for p in facts.polls if p.result == "ok"),
         "hits": sum(p.hits for p in facts.polls),
@@ -857,6 +869,24 @@ def table(args: argparse.Namespace, soak: Soak, facts: LogFacts, a: dict) -> str
             f"{_ms(pct(later, 50))} / {_ms(pct(later, 99))} / {_ms(max(later, default=math.nan))}",
             "",
         ),
+        *(
+            [
+                (
+                    f"… sources NOT on the crowded host ({n - args.crowded}), p50 / p99 / max",
+                    f"{_ms(pct(a['lates_other'], 50))} / {_ms(pct(a['lates_other'], 99))}"
+                    f" / {_ms(max(a['lates_other'], default=math.nan))}",
+                    "",
+                ),
+                (
+                    f"… polls per source on the crowded host ({args.crowded})",
+                    f"min {min(a['crowd_counts'])}, median"
+                    f" {statistics.median(a['crowd_counts']):g}, max {max(a['crowd_counts'])}",
+                    "",
+                ),
+            ]
+            if args.crowded
+            else []
+        ),
         (
             "**Missed runs**",
             f"**{len(facts.missed)}** 'missed its run', {len(facts.max_instances)}"
@@ -970,6 +1000,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--duration", type=parse_duration, default=None, help="default 180 (60)")
     ap.add_argument("--hosts", type=int, default=None, help="default: sources / 4 (≤ 500)")
     ap.add_argument("--workers", type=int, default=8, help="settings.workers")
+    ap.add_argument(
+        "--crowded",
+        type=int,
+        default=0,
+        metavar="K",
+        help="put sources 1..K on ONE host (the rest on the others): more than interval/1 s"
+        " sources on a host cannot all be polled on time; does that delay other hosts?",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--change-every", type=float, default=10.0, help="seconds between changes")
     ap.add_argument("--change-share", type=float, default=0.02, help="feeds changed each time")

@@ -281,11 +281,14 @@ class Receiver:
                 if outer.delay:
                     time.sleep(outer.delay)
                 payload = b"{}"
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:  # the daemon was killed while we answered
+                    self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -32,6 +32,7 @@ from typing import Any
 import sqlite_utils
 
 from .errors import StorageError
+from .models import Item
 
 migrations = sqlite_utils.Migrations("weightwatch")
 
@@ -734,6 +735,39 @@ class Storage:
                 conn.close()
         except sqlite3.Error:
             return {}
+
+    def items_since(self, since: datetime) -> list[tuple[Item, datetime]]:
+        """Stored items first seen at or after ``since`` (with their text), oldest first."""
+        rows = self.conn.execute(
+            "SELECT source, item_id, link, title, text, published, first_seen FROM items"
+            " WHERE first_seen >= ? ORDER BY first_seen, rowid",
+            [iso(since)],
+        ).fetchall()
+        return [
+            (Item(r[0], r[1], r[2], r[3], r[4], from_iso(r[5])), datetime.fromisoformat(r[6]))
+            for r in rows
+        ]
+
+    def find_items(self, id_or_url: str) -> list[tuple[Item, datetime]]:
+        """Items whose id or canonical link is ``id_or_url``."""
+        rows = self.conn.execute(
+            "SELECT source, item_id, link, title, text, published, first_seen FROM items"
+            " WHERE item_id = ? OR link = ? ORDER BY first_seen LIMIT 20",
+            [id_or_url, id_or_url],
+        ).fetchall()
+        return [
+            (Item(r[0], r[1], r[2], r[3], r[4], from_iso(r[5])), datetime.fromisoformat(r[6]))
+            for r in rows
+        ]
+
+    def hit_of(self, rule: str, source: str, item_id: str) -> dict[str, Any] | None:
+        rows = self._rows(
+            "SELECT h.*, f.source AS first_source, f.title AS first_title FROM hits h"
+            " LEFT JOIN hits f ON f.id = h.duplicate_of"
+            " WHERE h.rule = ? AND h.source = ? AND h.item_id = ?",
+            [rule, source, item_id],
+        )
+        return rows[0] if rows else None
 
     def prune_text(self, before: datetime) -> int:
         """Forget the text of items first seen before ``before``; keep their ids and titles.

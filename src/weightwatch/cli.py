@@ -12,13 +12,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import ConfigError, StorageError, WeightwatchError
 
 if TYPE_CHECKING:
-    from .config import Config
+    from .config import Config, Rule
+    from .models import Item
 
 EX_CONFIG = 78
 
@@ -122,6 +123,32 @@ def build_parser() -> argparse.ArgumentParser:
     hits.add_argument("--limit", type=int, default=20, help="how many stories (default 20)")
     hits.add_argument("--json", action="store_true", help="print JSON for scripts")
 
+    explain = sub.add_parser(
+        "explain",
+        help="show whether a rule matches a text or a stored item, term by term",
+        description="Run one rule from the config (edited or new) against a text or a stored"
+        " item and show, term by term, what matched where and how (exact, inflection,"
+        " hyphen, typo, regex, NEAR distance), with the matches highlighted; for a stored"
+        " item that was a hit, which story it joined and why.",
+    )
+    _config_arg(explain)
+    explain.add_argument("--rule", "-r", required=True, help="the rule's name")
+    what = explain.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text", help="the text to try (matched as an item's text)")
+    what.add_argument("--item", metavar="ID_OR_URL", help="a stored item's id or link")
+    explain.add_argument("--title", default="", help="with --text: a title to try as well")
+
+    backtest = sub.add_parser(
+        "backtest",
+        help="what a rule would have alerted on over stored items, sending nothing",
+        description="Replay the stored items of the last --since (default 30d, at most"
+        " settings.retention) through one rule from the config and list the stories it would"
+        " have alerted on, each with the sources that carried it. Nothing is sent or stored.",
+    )
+    _config_arg(backtest)
+    backtest.add_argument("--rule", "-r", required=True, help="the rule's name")
+    backtest.add_argument("--since", default="30d", help='how far back, e.g. "7d" (default 30d)')
+
     test_notify = sub.add_parser(
         "test-notify",
         help="send a test message to each URL of a channel and report each result",
@@ -185,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _alerts(args)
         if args.command == "test-notify":
             return _test_notify(args)
+        if args.command == "explain":
+            return _explain(args)
+        if args.command == "backtest":
+            return _backtest(args)
         if args.command == "hits":
             return _hits(args)
         if args.command == "discover":
@@ -390,4 +421,103 @@ def _hits(args: argparse.Namespace) -> int:
         for m in members:
             print(f"    + #{m['id']} {m['source']}: {m['title']}")
             print(f"      {m['duplicate_reason']}, {m['created']}")
+    return 0
+
+
+def _rule(cfg: Config, name: str) -> Rule | None:
+    rule = next((r for r in cfg.rules if r.name == name), None)
+    if rule is None:
+        known = ", ".join(r.name for r in cfg.rules) or "none"
+        print(
+            f"weightwatch: no rule named {name!r} in the config (rules: {known})", file=sys.stderr
+        )
+    return rule
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from ._storage import Storage
+    from .tuning import explain_rule, highlight, match_spans
+
+    cfg = _load(args)
+    rule = _rule(cfg, args.rule)
+    if rule is None:
+        return 2
+    print(f"Rule {rule.name}: {rule.query}")
+    hits: dict[tuple[str, str], dict[str, Any] | None] = {}
+    cases: list[tuple[Item | None, str, str]]
+    if args.text is not None:
+        cases = [(None, args.title, args.text)]
+    else:
+        storage = Storage(cfg.settings.database)
+        try:
+            found = storage.find_items(args.item)
+            hits = {
+                (item.source, item.id): storage.hit_of(rule.name, item.source, item.id)
+                for item, _ in found
+            }
+        finally:
+            storage.close()
+        if not found:
+            print(f"weightwatch: no stored item has the id or link {args.item!r}", file=sys.stderr)
+            return 1
+        cases = [(item, item.title, item.text) for item, _ in found]
+    for item, title, text in cases:
+        if item is not None:
+            print(f"\nItem {item.id} from {item.source}: {item.title}")
+            if item.link:
+                print(f"  {item.link}")
+            if not item.text and not item.title:
+                print("  (its text is past settings.retention and was pruned)")
+        matched, lines = explain_rule(rule, title, text)
+        print("MATCHES" if matched else "does not match")
+        for line in lines:
+            print(f"  {line}")
+        spans = match_spans(rule, title, text)
+        if spans["title"]:
+            print(f"  title: {highlight(title, spans['title'])}")
+        if spans["text"]:
+            print(f"  text:  {highlight(text, spans['text'])}")
+        if item is not None:
+            hit = hits.get((item.source, item.id))
+            if hit is None:
+                print("  Not a hit of this rule (it arrived before the rule, or did not match).")
+            elif hit["duplicate_of"] is None:
+                print(f"  Hit #{hit['id']}: the first report of its story (it alerted).")
+            else:
+                print(
+                    f"  Hit #{hit['id']} joined the story of hit #{hit['duplicate_of']}"
+                    f" ({hit['first_source']}: {hit['first_title']}) because:"
+                    f" {hit['duplicate_reason']}."
+                )
+    return 0
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from . import config as config_mod
+    from ._storage import Storage
+    from .tuning import backtest, render_backtest
+
+    cfg = _load(args)
+    rule = _rule(cfg, args.rule)
+    if rule is None:
+        return 2
+    try:
+        window = config_mod.parse_duration(args.since)
+    except ValueError as exc:
+        print(f"weightwatch backtest: --since: {exc}", file=sys.stderr)
+        return 2
+    storage = Storage(cfg.settings.database)
+    try:
+        items = storage.items_since(datetime.now(UTC) - timedelta(seconds=window))
+    finally:
+        storage.close()
+    stories = backtest(
+        rule,
+        {s.name: s for s in cfg.sources},
+        items,
+        title_threshold=cfg.settings.title_similarity,
+    )
+    print(render_backtest(rule, stories, len(items), args.since))
     return 0
