@@ -313,13 +313,6 @@ class PageBlocks:
 
 
 @dataclass(frozen=True)
-class RecentHit:
-    id: int
-    link: str
-    title_key: str
-
-
-@dataclass(frozen=True)
 class NewAlert:
     """One message to queue for one channel URL (rendered; ``data`` is its JSON payload)."""
 
@@ -494,19 +487,6 @@ class Storage:
             ).fetchall()
             known.update(r[0] for r in rows)
         return known
-
-    def recent_hits(self, rule: str, since: datetime) -> list[RecentHit]:
-        """Hits of a rule created at or after ``since``, each under its story's original id.
-
-        Duplicates are included so that a third report of a story can match the wording of
-        the second one; the id returned is always the original hit's.
-        """
-        rows = self.conn.execute(
-            "SELECT COALESCE(duplicate_of, id), link, title_key FROM hits"
-            " WHERE rule = ? AND created >= ? ORDER BY id",
-            [rule, iso(since)],
-        ).fetchall()
-        return [RecentHit(r[0], r[1], r[2]) for r in rows]
 
     def hit_with_link(self, rule: str, link: str) -> int | None:
         """The original hit of ``rule`` with this canonical link, at any age."""

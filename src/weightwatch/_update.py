@@ -187,6 +187,7 @@ def fetch_source(fetcher: Fetcher, source: Source, state: SourceState) -> Fetche
         out.response = fetcher.fetch(url, conditional, source=source.name)
         if out.response.status == 200:
             out.response, out.feed, out.page = _read(fetcher, source, out.response)
+            out.response = replace(out.response, body=b"")  # parsed: the bytes can go
     except SourceError as exc:
         out.error = exc
     except Exception as exc:  # never let one source's surprise kill the worker

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import dedup
 from .config import Channel, Rule, Source
 from .errors import HTTPStatusError, SourceError
 from .models import Item
@@ -38,43 +37,6 @@ def new_items(items: Iterable[Item], known_ids: set[str]) -> list[Item]:
             seen.add(item.id)
             out.append(item)
     return out
-
-
-@dataclass(frozen=True)
-class Earlier:
-    """An earlier original hit of the same rule, as dedup sees it."""
-
-    id: int
-    link: str
-    title_key: str
-
-
-def find_duplicate(
-    link: str,
-    title_key: str,
-    *,
-    same_link: int | None,
-    recent: Iterable[Earlier],
-    threshold: float,
-) -> tuple[int, str] | None:
-    """The earlier hit this one repeats, with the reason, or None when it is a new story.
-
-    Same canonical link (at any age) first; then a near-identical title among ``recent``
-    hits (the dedup window), as decided by ``dedup.is_near_duplicate``.
-    """
-    if same_link is not None:
-        return same_link, "same link"
-    best: tuple[int, float] | None = None
-    for earlier in recent:
-        if link and earlier.link == link:
-            return earlier.id, "same link"
-        if dedup.is_near_duplicate(title_key, earlier.title_key, threshold):
-            score = dedup.similarity(title_key, earlier.title_key)
-            if best is None or score > best[1]:
-                best = (earlier.id, score)
-    if best is not None:
-        return best[0], f"similar title ({best[1]:.0f}/100)"
-    return None
 
 
 @dataclass(frozen=True)
