@@ -35,7 +35,8 @@ What it does:
   and whether any two came less than 1 s apart;
 * prints a Markdown table (also written to OUT/report.md with a per-interval breakdown);
   OUT (default bench/out/soak-N-INTERVAL-DURATION/, git-ignored) keeps daemon.err,
-  samples.csv, requests.txt, config.toml and server.err. The database lives in a temporary
+  samples.csv, requests.txt (+ .hits: the matching items published), alerts.txt (titles
+  the webhook got), config.toml and server.err. The database lives in a temporary
   directory. ``--rev REV`` runs the daemon from ``git archive REV src`` (other engineers'
   half-done edits in the working tree once crashed a poll mid-run); ``--py-spy EXE`` samples
   the GIL-holding stacks and adds a where-the-CPU-goes table; ``--gc-log`` logs every
@@ -80,6 +81,7 @@ from soakserver import MAX_HOSTS, feed_url  # noqa: E402
 
 VENV_PY = ROOT / ".venv" / "bin" / "python"
 RSS_LIMIT_MB = 150.0
+HINTS_NOTE = "; --hints: the server asks for longer waits, so fewer polls are right"
 RULE_QUERY = 'weights AND (release OR "open-weight")'
 JITTER = 0.05  # schedule.JITTER: up to 5 % of the interval is added to each wait
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -840,7 +842,7 @@ def table(args: argparse.Namespace, soak: Soak, facts: LogFacts, a: dict) -> str
         (
             "Polls started",
             f"{a['polls']} (expected ≈ {a['expected']}: spread first poll, then every"
-            f" interval × 1.025 + poll time)",
+            f" interval × 1.025 + poll time{HINTS_NOTE if args.hints else ''})",
             "",
         ),
         (
@@ -1058,7 +1060,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     args.out_dir = out
     (out / "requests.txt").unlink(missing_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="ww-soak-"))
+    work = Path(tempfile.mkdtemp(prefix="ww-soak-"))  # the database, the code snapshot
+    try:
+        return soak_once(args, argv, out, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def soak_once(args: argparse.Namespace, argv: Sequence[str] | None, out: Path, work: Path) -> int:
     args.src_dir, args.code = code_under_test(args.rev, work)
     args.gc_dir = gc_hook_dir(work, out / "gc.log") if args.gc_log else None
     where = subprocess.run(
@@ -1118,8 +1127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.py_spy and (out / "py-spy.txt").is_file():
         text += "\n" + py_spy_summary(out / "py-spy.txt")
     (out / "report.md").write_text(text)
+    (out / "alerts.txt").write_text("".join(t + "\n" for t in hook.titles))
     print(text)
-    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -166,6 +166,7 @@ class Changer:
         self.titles, _ = load_headlines()
         self.sentences = _sentences(random.Random(seed), self.titles, 2000)
         self.serial = 0
+        self.hits: list[tuple[float, str, str]] = []  # (time, feed path, title) published
 
     def _title(self) -> tuple[str, bool]:
         if self.rng.random() < self.hit_share:
@@ -173,7 +174,7 @@ class Changer:
             return tmpl.format(org=self.rng.choice(_ORGS), model=self.rng.choice(_MODELS)), True
         return self.rng.choice(self.titles), False
 
-    def _item(self, feed: Feed, i: int, when: datetime) -> tuple[str, bool]:
+    def _item(self, feed: Feed, i: int, when: datetime) -> tuple[str, bool, str]:
         self.serial += 1
         title, hit = self._title()
         html = _paragraphs(self.rng, self.sentences, self.rng.randint(600, 2400))
@@ -209,7 +210,7 @@ class Changer:
                     "</entry>",
                 ]
             )
-        return xml, hit
+        return xml, hit, title
 
     def change_one(self, idx: int) -> None:
         feed = self.feeds[idx]
@@ -221,9 +222,11 @@ class Changer:
         n_new = self.rng.randint(1, self.max_new)
         new = []
         for k in range(n_new):
-            xml, hit = self._item(feed, i, now - timedelta(seconds=k))
+            xml, hit, title = self._item(feed, i, now - timedelta(seconds=k))
             new.append(xml.encode("utf-8") + b"\n")
             self.stats.hit_items += hit
+            if hit:
+                self.hits.append((time.time(), feed.path, title))
         for _ in range(n_new):  # drop the oldest items, keep at least 5
             if body.count(tag) <= 5:
                 break
@@ -346,6 +349,8 @@ async def serve(args: argparse.Namespace) -> None:
     if args.log_requests:
         with open(args.log_requests, "w") as f:
             f.writelines(f"{t:.4f} {ip} {path}\n" for t, ip, path in arrivals)
+        with open(args.log_requests + ".hits", "w") as f:
+            f.writelines(f"{t:.3f}\t{path}\t{title}\n" for t, path, title in changer.hits)
     print(f"soakserver: stopping ({why}); {stats.as_json().decode()}", file=sys.stderr, flush=True)
 
 
@@ -366,7 +371,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--hit-share", type=float, default=0.05, help="new items that match")
     ap.add_argument("--lifetime", type=float, default=3600.0, help="seconds before it exits")
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin hits EOF")
-    ap.add_argument("--log-requests", metavar="FILE", help="at exit: 'time ip path' per request")
+    ap.add_argument(
+        "--log-requests",
+        metavar="FILE",
+        help="at exit: 'time ip path' per request, and FILE.hits: the matching items published",
+    )
     args = ap.parse_args(argv)
     if not 1 <= args.hosts <= MAX_HOSTS:
         ap.error(f"--hosts must be 1..{MAX_HOSTS}")

@@ -88,6 +88,13 @@ SAME = [
 
 DIFFERENT = [
     pytest.param(
+        "Meta to release Qwen 4 weights next week",
+        "",
+        "Cohere to release Qwen 4 weights next week",
+        "",
+        id="company-swap-with-a-common-word",
+    ),
+    pytest.param(
         "Meta releases Llama 3 weights", "", "Meta releases Llama 4 weights", "", id="llama-3-4"
     ),
     pytest.param(

@@ -10,7 +10,8 @@ drift. Facts from ``shared/notes/dependencies.md`` this relies on:
 - ``max_instances=1`` so one source never runs twice at once.
 - ``shutdown(wait=False)``: ``wait=True`` would also run queued jobs.
 - A separate one-thread executor for the heartbeat, so a pool full of slow polls does not
-  stop the watchdog pings, while a dead scheduler thread does.
+  stop the watchdog pings, while a dead scheduler thread does; another for delivery, so
+  alerts go out on time however busy polling is.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Scheduler:
             executors={
                 "default": ThreadPoolExecutor(max_workers=max(2, workers)),
                 "beat": ThreadPoolExecutor(max_workers=1),
+                "alerts": ThreadPoolExecutor(max_workers=1),
             },
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",

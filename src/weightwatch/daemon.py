@@ -8,9 +8,10 @@ Threads and who owns what:
 - one writer thread owns the SQLite connection; every other thread calls through it, so
   there is exactly one writer and no "database is locked".
 
-A poll job fetches and parses in its own thread (holding its host's gate: one request
-at a time per host, ``HOST_SPACING`` apart), then stores through the writer in one
-transaction, then schedules its own next run from ``schedule.next_delay``.
+A poll job fetches and parses in its own thread (after claiming its host: one request at
+a time per host, ``HOST_SPACING`` apart; a poll whose host is busy reschedules itself for
+when the host is free instead of holding a pool thread), then stores through the writer
+in one transaction, then schedules its own next run from ``schedule.next_delay``.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,7 +147,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.generation: dict[str, int] = {}
-        self.host_locks: dict[str, threading.Lock] = {}
+        self.hosts_busy: set[str] = set()
         self.host_free_at: dict[str, float] = {}
         self.gate_lock = threading.Lock()
         self.beat_at = time.monotonic()
@@ -194,7 +194,7 @@ class Daemon:
                 source.name, source.interval, state.next_due if state else None, now
             )
             self._schedule(source.name, first)
-        self.scheduler.every("deliver", DELIVERY_EVERY, self.deliver_job)
+        self.scheduler.every("deliver", DELIVERY_EVERY, self.deliver_job, executor="alerts")
         self.scheduler.every("prune", PRUNE_EVERY, self.prune_job, first=now)
         beat = min(5.0, (self.notifier.watchdog_interval or 10.0) / 2)
         self.scheduler.every("heartbeat", beat, self._beat, executor="beat", first=now)
@@ -326,24 +326,21 @@ class Daemon:
 
     # -- jobs ----------------------------------------------------------------------
 
-    def _schedule(self, name: str, when: datetime) -> None:
+    def _schedule(self, name: str, when: datetime, due: datetime | None = None) -> None:
         gen = self.generation.get(name, 0) + 1
         self.generation[name] = gen
         assert self.scheduler is not None
-        self.scheduler.at(f"source:{name}", when, self.poll_job, name, gen, when)
+        self.scheduler.at(f"source:{name}", when, self.poll_job, name, gen, due or when)
 
     def poll_job(self, name: str, gen: int, due: datetime | None = None) -> None:
         if self.stopping.is_set() or self.generation.get(name) != gen:
             return
-        if due is not None:
-            late = (self.now() - due).total_seconds()
-            log.debug("%s: poll started %.3f s after it was due.", name, late)
         cfg = self.config
         source = next((s for s in cfg.sources if s.name == name), None)
         if source is None:
             return
         try:
-            self._poll(cfg, source, gen)
+            self._poll(cfg, source, gen, due)
         except StorageError:
             if not self.stopping.is_set():
                 log.exception("%s: could not record the poll.", name)
@@ -352,7 +349,7 @@ class Daemon:
             log.exception("%s: unexpected error; the source will be polled again.", name)
             self._reschedule(source, gen, delay=source.interval)
 
-    def _poll(self, cfg: Config, source: Source, gen: int) -> None:
+    def _poll(self, cfg: Config, source: Source, gen: int, due: datetime | None) -> None:
         state = self.storage.source_state(source.name)
         if state is None:
             return
@@ -363,10 +360,23 @@ class Daemon:
             self._reschedule(source, gen, delay=wait)
             return
         host = host_of(state.permanent_url or source.url)
-        with self._host_gate(host):
+        busy_for = self._claim_host(host)
+        if busy_for > 0:
+            # Its host is in use: come back when it is free rather than hold a pool
+            # thread, so one crowded host never delays the sources of other hosts.
+            if self.generation.get(source.name) == gen and not self.stopping.is_set():
+                when = self.now() + timedelta(seconds=busy_for + random.random() * 0.25)
+                self._schedule(source.name, when, due=due)
+            return
+        try:
+            if due is not None:
+                late = (self.now() - due).total_seconds()
+                log.debug("%s: poll started %.3f s after it was due.", source.name, late)
             if self.stopping.is_set():
                 return
             fetched = fetch_source(self.fetcher, source, state)
+        finally:
+            self._release_host(host)
         if self.stopping.is_set():
             return  # abandoned: not recorded, so it is simply polled again after a restart
         outcome = self.writer_call(lambda st: store_poll(cfg, st, fetched, self.now(), False))
@@ -409,19 +419,26 @@ class Daemon:
             return
         self._schedule(source.name, when)
 
-    @contextmanager
-    def _host_gate(self, host: str) -> Iterator[None]:
-        """One request at a time per host, ``HOST_SPACING`` seconds apart."""
+    def _claim_host(self, host: str) -> float:
+        """0 when this poll may use ``host`` now (it is then marked busy), else seconds to wait.
+
+        One request at a time per host, ``HOST_SPACING`` seconds from the end of one to the
+        start of the next.
+        """
         with self.gate_lock:
-            lock = self.host_locks.setdefault(host, threading.Lock())
-        with lock:
-            wait = self.host_free_at.get(host, 0.0) - time.monotonic()
-            if wait > 0:
-                self.stopping.wait(wait)
-            try:
-                yield
-            finally:
-                self.host_free_at[host] = time.monotonic() + HOST_SPACING
+            now = time.monotonic()
+            if host in self.hosts_busy:
+                return HOST_SPACING
+            free_at = self.host_free_at.get(host, 0.0)
+            if free_at > now:
+                return free_at - now
+            self.hosts_busy.add(host)
+            return 0.0
+
+    def _release_host(self, host: str) -> None:
+        with self.gate_lock:
+            self.hosts_busy.discard(host)
+            self.host_free_at[host] = time.monotonic() + HOST_SPACING
 
     def deliver_job(self) -> None:
         if self.stopping.is_set():

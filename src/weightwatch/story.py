@@ -518,7 +518,9 @@ def _entity_swap(a: Features, b: Features) -> bool:
     lost, gained = dedup.replaced_words(a.key, b.key)
     lost_names = [w for w in lost if _stem(w) in a.names and _stem(w) not in b.words]
     gained_names = [w for w in gained if _stem(w) in b.names and _stem(w) not in a.words]
-    return bool(lost_names) and bool(gained_names)
+    # One side's replacement being a name is enough: "Meta / Cohere to release Qwen 4
+    # weights" must stay apart although "Meta" is too common a word to count as a name.
+    return bool(lost and gained) and (bool(lost_names) or bool(gained_names))
 
 
 def _role_swap(a: Features, b: Features) -> bool:
