@@ -149,6 +149,7 @@ class Daemon:
         self.generation: dict[str, int] = {}
         self.hosts_busy: set[str] = set()
         self.host_free_at: dict[str, float] = {}
+        self.host_next_slot: dict[str, float] = {}
         self.gate_lock = threading.Lock()
         self.beat_at = time.monotonic()
         self.stats = Stats(started=now())
@@ -365,7 +366,7 @@ class Daemon:
             # Its host is in use: come back when it is free rather than hold a pool
             # thread, so one crowded host never delays the sources of other hosts.
             if self.generation.get(source.name) == gen and not self.stopping.is_set():
-                when = self.now() + timedelta(seconds=busy_for + random.random() * 0.25)
+                when = self.now() + timedelta(seconds=busy_for)
                 self._schedule(source.name, when, due=due)
             return
         try:
@@ -427,13 +428,15 @@ class Daemon:
         """
         with self.gate_lock:
             now = time.monotonic()
-            if host in self.hosts_busy:
-                return HOST_SPACING
             free_at = self.host_free_at.get(host, 0.0)
-            if free_at > now:
-                return free_at - now
-            self.hosts_busy.add(host)
-            return 0.0
+            if host not in self.hosts_busy and free_at <= now:
+                self.hosts_busy.add(host)
+                return 0.0
+            # Waiting polls get successive slots, so a crowded host serves them in turn
+            # instead of letting the luckiest retry win every time.
+            slot = max(self.host_next_slot.get(host, 0.0), free_at, now + HOST_SPACING)
+            self.host_next_slot[host] = slot + HOST_SPACING
+            return slot - now
 
     def _release_host(self, host: str) -> None:
         with self.gate_lock:
