@@ -327,13 +327,17 @@ class Daemon:
 
     # -- jobs ----------------------------------------------------------------------
 
-    def _schedule(self, name: str, when: datetime, due: datetime | None = None) -> None:
+    def _schedule(
+        self, name: str, when: datetime, due: datetime | None = None, queued: bool = False
+    ) -> None:
         gen = self.generation.get(name, 0) + 1
         self.generation[name] = gen
         assert self.scheduler is not None
-        self.scheduler.at(f"source:{name}", when, self.poll_job, name, gen, due or when)
+        self.scheduler.at(f"source:{name}", when, self.poll_job, name, gen, due or when, queued)
 
-    def poll_job(self, name: str, gen: int, due: datetime | None = None) -> None:
+    def poll_job(
+        self, name: str, gen: int, due: datetime | None = None, queued: bool = False
+    ) -> None:
         if self.stopping.is_set() or self.generation.get(name) != gen:
             return
         cfg = self.config
@@ -341,7 +345,7 @@ class Daemon:
         if source is None:
             return
         try:
-            self._poll(cfg, source, gen, due)
+            self._poll(cfg, source, gen, due, queued)
         except StorageError:
             if not self.stopping.is_set():
                 log.exception("%s: could not record the poll.", name)
@@ -350,7 +354,9 @@ class Daemon:
             log.exception("%s: unexpected error; the source will be polled again.", name)
             self._reschedule(source, gen, delay=source.interval)
 
-    def _poll(self, cfg: Config, source: Source, gen: int, due: datetime | None) -> None:
+    def _poll(
+        self, cfg: Config, source: Source, gen: int, due: datetime | None, queued: bool
+    ) -> None:
         state = self.storage.source_state(source.name)
         if state is None:
             return
@@ -361,13 +367,13 @@ class Daemon:
             self._reschedule(source, gen, delay=wait)
             return
         host = host_of(state.permanent_url or source.url)
-        busy_for = self._claim_host(host)
+        busy_for = self._claim_host(host, queued)
         if busy_for > 0:
             # Its host is in use: come back when it is free rather than hold a pool
             # thread, so one crowded host never delays the sources of other hosts.
             if self.generation.get(source.name) == gen and not self.stopping.is_set():
                 when = self.now() + timedelta(seconds=busy_for)
-                self._schedule(source.name, when, due=due)
+                self._schedule(source.name, when, due=due, queued=True)
             return
         try:
             if due is not None:
@@ -420,21 +426,28 @@ class Daemon:
             return
         self._schedule(source.name, when)
 
-    def _claim_host(self, host: str) -> float:
+    def _claim_host(self, host: str, queued: bool) -> float:
         """0 when this poll may use ``host`` now (it is then marked busy), else seconds to wait.
 
         One request at a time per host, ``HOST_SPACING`` seconds from the end of one to the
-        start of the next.
+        start of the next. Polls that must wait get successive slots and a poll coming back
+        for its slot (``queued``) goes before newcomers, so an overloaded host serves its
+        sources in turn: each is polled late, none is starved.
         """
         with self.gate_lock:
             now = time.monotonic()
             free_at = self.host_free_at.get(host, 0.0)
-            if host not in self.hosts_busy and free_at <= now:
+            free = host not in self.hosts_busy and free_at <= now
+            if queued:  # back for its slot: it keeps its turn until the host is free
+                if free:
+                    self.hosts_busy.add(host)
+                    return 0.0
+                return max(free_at - now, 0.2)
+            line = self.host_next_slot.get(host, 0.0) > now  # others are waiting their turn
+            if free and not line:
                 self.hosts_busy.add(host)
                 return 0.0
-            # Waiting polls get successive slots, so a crowded host serves them in turn
-            # instead of letting the luckiest retry win every time.
-            slot = max(self.host_next_slot.get(host, 0.0), free_at, now + HOST_SPACING)
+            slot = max(self.host_next_slot.get(host, 0.0), free_at, now + 0.05)
             self.host_next_slot[host] = slot + HOST_SPACING
             return slot - now
 
