@@ -153,25 +153,31 @@ Typos
 -----
 An **unquoted** query word of 6 letters or more (letters only) also matches an item word
 that is a likely typo of it. The comparison is between stems (``released`` and
-``relaesed`` compare as ``releas``/``relaes``) with rapidfuzz's OSA distance
-(Damerau-Levenshtein without repeated edits). Both must:
+``relaesed`` compare as ``releas``/``relaes``) with rapidfuzz (``OSA`` distance for swapped
+letters, ``Indel`` distance for missing and extra ones). Both must:
 
 * be letters only and have a stem of 5 letters or more (``gpt4`` never matches ``gpt5``;
   ``AI`` never matches ``Al``);
-* share the first and the last letter, unless the last two are swapped (``weigths``):
-  ``weights`` does not match ``heights``, ``weighty`` or ``weighs``; ``OpenAI`` does not
-  match ``OpenAL``;
-* differ by what the query word's length allows: 6 or 7 letters, two adjacent letters
-  swapped (``wieghts``, ``weigths``, ``Gemnii``); 8 or 9 letters, also one missing or one
-  extra letter (``Deepsek``, ``relaesed``); 10 letters or more, up to two edits of any kind
-  (``Perplexty``, ``Perplixity``, ``JavaSript``). Never one substituted letter below 10
-  letters (``weights``/``Wright``, ``Claude``/``cloud``).
+* share the first and the last letter: ``weights`` does not match ``heights``, ``weighty``,
+  ``weighs`` or ``weigths``; ``OpenAI`` does not match ``OpenAL``; ``memory`` (stem
+  ``memori``) does not match ``memoir``;
+* differ by what the length of the query word's stem allows: up to 7 letters, two
+  adjacent letters swapped (``wieghts``, ``Gemnii``, ``relaesed`` for ``released``); 8 or
+  9 letters, also one missing or one extra letter (``Deepsek``, ``Anthropc``); 10 letters
+  or more, up to two missing or extra letters, or one swap, or one substituted letter
+  (``Perplexty``, ``Perplixity``, ``JavaSript``). Never a substituted letter below 10
+  letters (``weights``/``Wright``, ``Claude``/``cloud``), never two
+  (``connection``/``collection``, ``production``/``protection``).
 
-The limits come from running the rules over the real-feed corpus: with one edit of any
-kind for every word of 6 letters, ``OpenAI`` matched "OpenAPI" (dozens of items),
-``launch`` "lunch", ``Mistral`` "mistrial" and ``weights`` "weighs": short words have many
-real neighbours one letter away, long ones few. ``weights`` never matches ``weighting``
-(three edits, and not the same stem).
+The limits come from running words over the real-feed corpus: with one edit of any kind
+for every word of 6 letters, ``OpenAI`` matched "OpenAPI" (dozens of items), ``launch``
+"lunch" and ``Mistral`` "mistrial"; with two edits from 10 letters as written,
+``Kubernetes`` (stem ``kubernet``) matched "Kubert"; with two edits of any kind,
+``connection`` matched "collection", "convention" and "correction". Short words have many
+real neighbours a letter away, long ones few. With these limits, what the 400 most
+frequent long words of that corpus match by typo is nearly all real typos ("diferent",
+"enviroment", "managment") or the same word in another language ("plattform",
+"informationen"). ``weights`` never matches ``weighting`` (three edits, and a kept word).
 
 Quoting a word or phrase turns typo tolerance off for it (``"Gemini"`` does not match
 "Gemnii"); regexes have none. ``explain`` reports a typo hit with its similarity score
@@ -193,17 +199,17 @@ of its sides (``parts``). ``str()`` of a report reads like::
 
 Performance
 -----------
-``prepare`` tokenises an item once (one regular-expression scan; normalising and stemming
-are cached per distinct word) and builds, with C-level helpers, dicts from each stem, and
-from each token plus the next token's first letter, to where it first occurs. Offsets and
-gaps are worked out only when a candidate is checked or a span is reported. Each term
-keeps the few keys that can start a match, so a term absent from an item costs two
-C-level set tests per field; only candidate positions are checked word by word. For typos,
-the first time a typo-tolerant term is tested against a field, the field's distinct stems
-are bucketed by first and last letter; a term then costs one dict lookup more, and the
-distance is computed (and cached) only for the few stems in its bucket. ``NEAR`` looks up
-both sides like terms and pairs their positions only when both are present. A regex
-builds the field's normalised text once per item and runs one search per field.
+``prepare`` tokenises an item once (one regular-expression scan; normalising, stemming and
+the typo bucket are cached per distinct word) and builds, with C-level helpers, dicts from
+each stem, from each token plus the next token's first letter, and from each typo bucket
+(first letter, last letter, length of a stem) to where it first occurs. Offsets are worked
+out only when a span is reported, and what separates two tokens only where a candidate is
+checked. Each term keeps the few keys that can start a match (its typo-tolerant first word
+also the buckets its typos can be in), so a term absent from an item costs three C-level
+set tests per field; only candidate positions are checked word by word, and a typo
+distance is computed (and cached) only for the stems of a bucket that matched. ``NEAR``
+checks both sides like terms and pairs their positions only when both are present. A
+regex builds the field's normalised text once per item and runs one search per field.
 ``bench/match_cost.py`` measures all this over real feeds.
 """
 
@@ -220,7 +226,7 @@ from itertools import accumulate, chain, pairwise
 from typing import ClassVar, Literal, cast
 
 import regex
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Indel
 
 from .errors import QueryError
 
@@ -245,9 +251,9 @@ __all__ = [
 MAX_DISTANCE = 50  # NEAR/n, "phrase"~n and a rule's proximity: at most this many words between
 REGEX_TIMEOUT = 0.02  # seconds one regex search of one field may take
 REGEX_TEXT_LIMIT = 25_000  # characters of a field's normalised text that a regex searches
-# Unquoted query words this long or longer tolerate a typo: two swapped letters; from
-# TYPO_ONE_EDIT_LETTERS, also a missing or an extra letter; from TYPO_TWO_EDITS_LETTERS, two
-# edits of any kind. See "Typos".
+# Unquoted query words this long or longer tolerate a typo: two swapped letters; when their
+# stem has TYPO_ONE_EDIT_LETTERS, also a missing or an extra letter; TYPO_TWO_EDITS_LETTERS,
+# two missing or extra letters, or one substituted letter. See "Typos".
 TYPO_MIN_LETTERS = 6
 TYPO_ONE_EDIT_LETTERS = 8
 TYPO_TWO_EDITS_LETTERS = 10
@@ -421,12 +427,10 @@ def _typo_bucket(stem: str) -> str:
 
 
 def _typo_buckets(stem: str, level: int) -> frozenset[str]:
-    """The buckets where a typo of a query stem can be: the lengths its level allows, and
-    the last two letters swapped (``weigth``)."""
+    """The buckets where a typo of a query stem can be: the lengths its level allows."""
     slack = _LENGTH_SLACK[level]
     sizes = range(max(5, len(stem) - slack), len(stem) + slack + 1)
-    swapped = f"{stem[0]}{stem[-2]}{len(stem)}"
-    return frozenset(f"{stem[0]}{stem[-1]}{size}" for size in sizes) | {swapped}
+    return frozenset(f"{stem[0]}{stem[-1]}{size}" for size in sizes)
 
 
 _Info = tuple[str, str, int, str]  # form, stem, possessive to leave out, typo bucket
@@ -529,11 +533,12 @@ def _positions(tokens: list[str], first: int, key: str) -> list[int]:
 def _typo(q: str, t: str, level: int) -> float:
     """Similarity (0-100) when item stem t is a likely typo of query stem q, else 0.
 
-    Both letters only, stems of 5 letters or more, the same first and last letter (or the
-    last two swapped); then by the query word's level: two adjacent letters swapped
-    (_SWAP), or also one missing or extra letter (_ONE_EDIT), or two OSA edits of any kind
-    (_TWO_EDITS). A substituted letter, or a letter more or less in a short word, mostly
-    makes another real word (weights/Wright, launch/lunch, OpenAI/OpenAPI).
+    Both letters only, stems of 5 letters or more, the same first and last letter; then by
+    the query word's level: two adjacent letters swapped (_SWAP); or also one missing or
+    extra letter (_ONE_EDIT); or up to two missing or extra letters, or one swap, or one
+    substituted letter (_TWO_EDITS). Anything more, even two substituted letters in a long
+    word, mostly makes another real word (launch/lunch, OpenAI/OpenAPI, connection/
+    collection, production/protection).
     """
     if (
         q == t
@@ -541,24 +546,27 @@ def _typo(q: str, t: str, level: int) -> float:
         or abs(len(q) - len(t)) > _LENGTH_SLACK[level]
         or q[0] != t[0]
         or not t.isalpha()
-        or (q[-1] != t[-1] and (q[:-2] != t[:-2] or q[-2:] != t[:-3:-1]))
+        or q[-1] != t[-1]
     ):
         return 0.0
-    edits = 2 if level == _TWO_EDITS else 1
-    if OSA.distance(q, t, score_cutoff=edits) > edits:
-        return 0.0
-    if level != _TWO_EDITS and len(q) == len(t) and sorted(q) != sorted(t):
-        return 0.0  # one substituted letter
-    return round(OSA.normalized_similarity(q, t) * 100, 1)
+    if level == _TWO_EDITS:
+        ok = Indel.distance(q, t, score_cutoff=2) <= 2  # a swap or a substitution counts 2
+    elif len(q) == len(t):  # one swap of adjacent letters
+        ok = sorted(q) == sorted(t) and OSA.distance(q, t, score_cutoff=1) == 1
+    else:  # one letter missing or extra
+        ok = level == _ONE_EDIT and Indel.distance(q, t, score_cutoff=1) == 1
+    return round(OSA.normalized_similarity(q, t) * 100, 1) if ok else 0.0
 
 
 class _Field:
-    """One tokenised field: forms and stems, where each stem and glued pair first occurs.
+    """One tokenised field: forms and stems, where each stem, glued pair and typo bucket
+    first occurs.
 
     ``glue[i]`` is token i followed by the first character of token i+1: the key that finds
-    an item splitting a query word ("open source" for ``opensource``). Offsets and gaps are
-    only needed to check a candidate or report a span, so they are computed on first use;
-    so are the typo buckets and the normalised text that regexes search.
+    an item splitting a query word ("open source" for ``opensource``). ``typo_keys[i]`` is
+    token i's typo bucket ("" when it can be no typo). Offsets are only needed to report a
+    span and gaps to check a candidate, so they are computed on first use (gaps one by one);
+    so are the stems of each typo bucket and the normalised text that regexes search.
     """
 
     __slots__ = (
@@ -633,6 +641,12 @@ class _Field:
         if self._offsets is None:
             self._offsets = _offsets(self._pairs, self.infos)
         return self._offsets
+
+    def stem_positions(self, key: str) -> list[int]:
+        return _positions(self.stems, self.stem_first[key], key)
+
+    def glue_positions(self, key: str) -> list[int]:
+        return _positions(self.glue, self.glue_first[key], key)
 
     def typo_stems(self, key: str) -> tuple[str, ...]:
         """The distinct stems filed under a typo bucket (worked out once per bucket)."""
@@ -973,18 +987,18 @@ class _Term:
             if at is not None:
                 if first:
                     return [(at, at + 1)]
-                hits = [(i, i + 1) for i in _positions(f.stems, at, stem)]
+                hits = [(i, i + 1) for i in f.stem_positions(stem)]
         else:
             for key in f.stem_keys & self.stem_keys:
-                candidates.update(_positions(f.stems, f.stem_first[key], key))
+                candidates.update(f.stem_positions(key))
         for key in f.glue_keys & self.glue_keys:
-            candidates.update(_positions(f.glue, f.glue_first[key], key))
+            candidates.update(f.glue_positions(key))
         if self.typo_keys:
-            stem, edits = self.stems[0], self.typos[0]
+            stem, level = self.stems[0], self.typos[0]
             for key in f.typo_view & self.typo_keys:
                 for other in f.typo_stems(key):
-                    if _typo(stem, other, edits):
-                        candidates.update(_positions(f.stems, f.stem_first[other], other))
+                    if _typo(stem, other, level):
+                        candidates.update(f.stem_positions(other))
         candidates.difference_update(start for start, _ in hits)
         slop = self.slop or 0
         for start in sorted(candidates):
@@ -1095,9 +1109,9 @@ def _make_term(
     tolerant = tuple(
         (
             _TWO_EDITS
-            if len(norm) >= TYPO_TWO_EDITS_LETTERS
+            if len(stem) >= TYPO_TWO_EDITS_LETTERS
             else _ONE_EDIT
-            if len(norm) >= TYPO_ONE_EDIT_LETTERS
+            if len(stem) >= TYPO_ONE_EDIT_LETTERS
             else _SWAP
         )
         if len(norm) >= TYPO_MIN_LETTERS and norm.isalpha() and len(stem) >= 5
