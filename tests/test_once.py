@@ -54,6 +54,18 @@ def write_config(
     return config_mod.load(path, env={})
 
 
+def one_source(
+    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
+) -> config_mod.Config:
+    """Source "a" at /a.xml, the OpenAI rule, alerts to the webhook."""
+    return write_config(
+        tmp_path,
+        {"a": http_server.url("/a.xml")},
+        {"hook": [webhook.apprise_url]},
+        [{"name": "oa", "query": OPENAI_RULE, "notify": ["hook"]}],
+    )
+
+
 def db_rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(tmp_path / "ww.db")
     try:
@@ -188,12 +200,7 @@ def test_conditional_get_answered_304_records_nothing_new(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
 ) -> None:
     http_server.set("/a.xml", rss([OLD]))
-    cfg = write_config(
-        tmp_path,
-        {"a": http_server.url("/a.xml")},
-        {"hook": [webhook.apprise_url]},
-        [{"name": "oa", "query": OPENAI_RULE, "notify": ["hook"]}],
-    )
+    cfg = one_source(tmp_path, http_server, webhook)
     run_once(cfg)
     summary = run_once(cfg)
     second = http_server.hits("/a.xml")[1]
@@ -207,12 +214,7 @@ def test_backfill_alerts_on_items_already_there(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
 ) -> None:
     http_server.set("/a.xml", rss([NEWS, OLD]))
-    cfg = write_config(
-        tmp_path,
-        {"a": http_server.url("/a.xml")},
-        {"hook": [webhook.apprise_url]},
-        [{"name": "oa", "query": OPENAI_RULE, "notify": ["hook"]}],
-    )
+    cfg = one_source(tmp_path, http_server, webhook)
     run_once(cfg, backfill=True)
     run_once(cfg, backfill=True)
     assert len(webhook.received) == 1
@@ -246,12 +248,7 @@ def test_failed_webhook_gets_its_alert_on_the_next_run_and_not_twice(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
 ) -> None:
     http_server.set("/a.xml", rss([OLD]))
-    cfg = write_config(
-        tmp_path,
-        {"a": http_server.url("/a.xml")},
-        {"hook": [webhook.apprise_url]},
-        [{"name": "oa", "query": OPENAI_RULE, "notify": ["hook"]}],
-    )
+    cfg = one_source(tmp_path, http_server, webhook)
     run_once(cfg)
     http_server.set("/a.xml", rss([NEWS, OLD]))
     webhook.fail_next = 1
