@@ -4,6 +4,7 @@ Usage (from the repo root):
 
     .venv/bin/python bench/delivery_soak.py --quick      # smoke: 50 items, 4 kills, ~2-5 min
     .venv/bin/python bench/delivery_soak.py              # issue 5: 1000 items, 20 kills, ≤ 20 min
+    .venv/bin/python bench/delivery_soak.py --aim 0.5    # the same, each kill during a delivery
 
 What it does (every socket is on 127.0.0.0/8):
 
@@ -25,7 +26,10 @@ What it does (every socket is on 127.0.0.0/8):
 * ``python -m weightwatch -v run --config F`` as a subprocess, importing a copy of ``src/``
   taken at start (others edit ``src/`` while this runs); it is killed with SIGKILL
   ``--kills`` times, at intervals drawn uniformly from ``--kill-min`` … ``--kill-max`` s,
-  and restarted at once after each kill;
+  and restarted at once after each kill. Deliveries come in bursts (a delivery run every 5 s
+  sends what is due in a fraction of a second), so most random moments find the daemon idle;
+  ``--aim S`` makes each kill, when due, wait for a POST to reach a, b or c and land a
+  uniform 0…S s later: the worst case for repeats;
 * once every wave is out and every kill done, the daemon runs undisturbed until every
   expected alert has reached its receiver or ``--time-limit`` (counted from the first start)
   passes, then 10 s more (a late duplicate would show), then SIGTERM;
@@ -36,8 +40,9 @@ What it does (every socket is on 127.0.0.0/8):
   were not lost; what it delivers is reported apart from what the daemon delivered;
 * the report: per channel expected, delivered (distinct), duplicated (extra copies of an
   alert the receiver had already answered 200 to), lost (expected − delivered); each
-  duplicate is attributed to the first SIGKILL after its earlier copy (a duplicate with
-  no kill in between is "unexplained" and would be a bug); kills, run time, drain time.
+  duplicate is attributed to the first SIGKILL after its earlier copy, or at most
+  ``IN_FLIGHT`` before it (a request the killed process had already written); a duplicate
+  with no kill in between is "unexplained" and would be a bug; kills, run time, drain time.
   Printed as Markdown and written to OUT/report.md, with OUT/result.json, OUT/config.toml,
   OUT/daemon.log (every start's log, with a marker line at each kill) and OUT/posts.csv.
 
@@ -78,6 +83,10 @@ VENV_PY = ROOT / ".venv" / "bin" / "python"
 CHANNELS = ("a", "b", "c")
 ITEM_RE = re.compile(r"Soakmark item (\d+)")
 SETTLE = 10.0  # seconds the daemon keeps running after the last expected alert arrived
+# A POST recorded up to this long after a SIGKILL may still come from the killed process
+# (its request was in the socket when it died); a restarted daemon sends nothing that soon
+# (it imports for ~1 s, then its first delivery run is 5 s after it starts).
+IN_FLIGHT = 0.5
 # fmt: off
 WORDS = (
     "weights", "checkpoint", "tokenizer", "release", "model", "open", "lab", "license",
@@ -99,6 +108,11 @@ def parse_duration(text: str) -> float:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a connection of a daemon that was just killed
+        super().handle_error(request, client_address)
 
 
 def _serve(host: str, handler: type[BaseHTTPRequestHandler]) -> _Server:
@@ -269,6 +283,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.posts: list[Post] = []
         self.ok_items: set[int] = set()
+        self.last_post = -1.0  # t of the last POST
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -318,6 +333,7 @@ class Receiver:
             else:
                 status = 200
             self.posts.append(Post(self.channel, t, status, item, title))
+            self.last_post = t
             if status == 200 and item is not None:
                 self.ok_items.add(item)
         return status
@@ -391,8 +407,8 @@ class Daemon:
     def kill(self) -> None:
         assert self.proc is not None
         pid = self.proc.pid
-        self.proc.kill()
         t = self.now()
+        self.proc.kill()
         self.proc.wait()
         self.events.append(Event(t, "kill", pid))
         self.mark(f"SIGKILL pid {pid}")
@@ -507,6 +523,13 @@ def build_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--kill-min", type=parse_duration, default=3.0)
     p.add_argument("--kill-max", type=parse_duration, default=15.0)
+    p.add_argument(
+        "--aim",
+        type=parse_duration,
+        default=0.0,
+        help="aim each kill at a delivery: when it is due, wait for a POST to a, b or c, then"
+        " kill after a uniform 0…AIM s (default 0: kill at the drawn moment, busy or not)",
+    )
     p.add_argument("--flaky", type=float, default=0.3, help="share of b's requests answered 500")
     p.add_argument("--outage-at", type=parse_duration, default=75.0)
     p.add_argument("--outage-for", type=parse_duration, default=60.0)
@@ -556,11 +579,24 @@ class Timeline:
     stop_s: float = 0.0
     ended_by: str = ""
     unexpected_exits: int = 0
+    aimed: int = 0
+
+
+def aim_kill(daemon: Daemon, receivers: list[Receiver], aim: float, rng: random.Random) -> int:
+    """Wait (at most 30 s) for a POST to arrive, then up to ``aim`` s; 1 if one arrived."""
+    start = daemon.now()
+    while daemon.now() - start < 30:
+        if any(r.last_post >= daemon.now() - 0.02 for r in receivers):
+            time.sleep(rng.uniform(0, aim))
+            return 1
+        time.sleep(0.002)
+    return 0
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    size = f"{args.sources * args.items}-k{args.kills}"
-    out = args.out or BENCH / "out" / f"delivery-soak-{'quick' if args.quick else size}"
+    size = "quick" if args.quick else f"{args.sources * args.items}-k{args.kills}"
+    size += f"-aim{args.aim:g}" if args.aim else ""
+    out = args.out or BENCH / "out" / f"delivery-soak-{size}"
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -611,7 +647,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
 
     daemon.start()
-    next_wave = next_kill = 0
+    next_wave = next_kill = aimed = 0
     last_progress = 0.0
     while True:
         now = daemon.now()
@@ -621,6 +657,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if next_wave == waves:
                 tl.waves_done_at = now
         if next_kill < len(kill_at) and now >= kill_at[next_kill]:
+            if args.aim:
+                aimed += aim_kill(daemon, [receivers[c] for c in CHANNELS], args.aim, rng)
             daemon.kill()
             next_kill += 1
             if next_kill == len(kill_at):
@@ -655,6 +693,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(0.05)
 
     tl.term_at = daemon.now()
+    tl.aimed = aimed
     tl.stop_rc, tl.stop_s = daemon.term()
     run_time = daemon.now()
     view_at_stop = db_view(args.python, env, config)
@@ -746,7 +785,9 @@ def analyse(
         duplicated = sum(len(v) - 1 for v in ok_times.values())
         for item, times in ok_times.items():
             for first, again in itertools.pairwise(times):
-                k = next((i for i, kt in enumerate(kills) if first <= kt <= again), None)
+                k = next(
+                    (i for i, kt in enumerate(kills) if first - IN_FLIGHT <= kt <= again), None
+                )
                 if k is None:
                     unexplained.append(
                         {"channel": name, "item": item, "first": first, "again": again}
@@ -783,12 +824,13 @@ def analyse(
         "lost": sum(c["lost"] for c in channels.values()),
         "kills": len(kills),
         "starts": sum(1 for e in daemon.events if e.what == "start"),
-        "kill_times": [round(k, 1) for k in kills],
+        "kill_times": [round(k, 3) for k in kills],
         "duplicates_per_kill": {str(k): dict(per_kill[k]) for k in sorted(per_kill)},
         "kills_with_duplicates": len(per_kill),
         "max_duplicates_per_kill_and_url": worst,
         "unexplained_duplicates": unexplained,
         "unexpected_exits": tl.unexpected_exits,
+        "aimed_kills": tl.aimed,
         "waves_done_at": round(tl.waves_done_at, 1),
         "kills_done_at": round(tl.kills_done_at, 1),
         "all_delivered_at": None if tl.all_delivered_at is None else round(tl.all_delivered_at, 1),
@@ -850,7 +892,13 @@ def render(args: argparse.Namespace, r: dict[str, Any]) -> str:
         f"- Kills: {r['kills']} SIGKILLs ({r['starts']} starts) at t = "
         + ", ".join(f"{k:.0f}" for k in r["kill_times"])
         + " s; the daemon exited by itself "
-        + f"{r['unexpected_exits']} times.",
+        + f"{r['unexpected_exits']} times."
+        + (
+            f" Kills aimed at deliveries (--aim {p['aim']:g}): {r['aimed_kills']} landed within"
+            f" {p['aim']:g} s after a POST to a, b or c arrived."
+            if p["aim"]
+            else ""
+        ),
         f"- Duplicates: {r['duplicated']} (target ≤ {r['kills']} kills); after"
         f" {r['kills_with_duplicates']} of the kills; at most"
         f" {r['max_duplicates_per_kill_and_url']} per kill and URL; per kill: "

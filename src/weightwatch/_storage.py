@@ -828,8 +828,15 @@ class Storage:
         ).fetchone()
         return int(row[0]), from_iso(row[1])
 
-    def mark_sent(self, alert_id: int, *, now: datetime) -> None:
+    def mark_sent(self, alert_id: int, *, now: datetime, url_key: str | None = None) -> None:
+        """Record a delivered alert (and, with ``url_key``, that its URL works) in one go."""
         with self.transaction() as conn:
+            if url_key is not None:
+                conn.execute(
+                    "UPDATE url_health SET consecutive_failures = 0, reported = 0"
+                    " WHERE url_key = ?",
+                    [url_key],
+                )
             conn.execute(
                 "UPDATE alerts SET status = 'sent', attempts = attempts + 1, sent = ?,"
                 " updated = ?, next_attempt = NULL, hold = NULL WHERE id = ?",

@@ -595,6 +595,7 @@ def deliver_pending(
     timeout: float = 30.0,
     respect_backoff: bool = False,
     rand: Callable[[], float] = random.random,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DeliveryOutcome:
     """Deliver what ``delivery.plan`` says is due, URL by URL; record each outcome on its own.
 
@@ -620,6 +621,12 @@ def deliver_pending(
             )
             outcome.failed += 1
             outcome.errors.append(f"{alert.channel} {alert.masked_url}: no longer configured")
+            log.error(
+                "Alert %s to %s %s failed: its URL is no longer in the config.",
+                alert.id,
+                alert.channel,
+                alert.masked_url,
+            )
             continue
         by_url[alert.url_key].append(alert)
 
@@ -655,6 +662,7 @@ def deliver_pending(
             storage.mark_failed(alert_id, error=error, now=moment, attempted=False)
             outcome.failed += 1
             outcome.errors.append(f"{row.channel} {row.masked_url}: {error}")
+            log.error("Alert %s to %s %s failed: %s", alert_id, row.channel, row.masked_url, error)
         if plan.hold:
             storage.hold_alerts(plan.hold, now=moment)
         sending: list[AlertRow] = []
@@ -671,15 +679,25 @@ def deliver_pending(
     if not to_send:
         return outcome
 
-    done: queue.SimpleQueue[tuple[AlertRow, _notify.SendOutcome] | None] = queue.SimpleQueue()
+    # Each URL's thread sends one alert, then waits until its outcome is committed before
+    # sending the next: a crash can then repeat at most the one alert per URL that was
+    # sent but not yet recorded (docs/reliability.md).
+    done: queue.SimpleQueue[tuple[AlertRow, _notify.SendOutcome, threading.Event] | None] = (
+        queue.SimpleQueue()
+    )
+    abort = threading.Event()
 
     def send_all(url: str, alerts: list[AlertRow]) -> None:
         try:
             for alert in alerts:
+                if abort.is_set() or should_stop():
+                    return
                 result = _notify.send(
                     url, alert.title, alert.body, timeout=timeout, fmt=alert.format
                 )
-                done.put((alert, result))
+                recorded = threading.Event()
+                done.put((alert, result, recorded))
+                recorded.wait()
         finally:
             done.put(None)
 
@@ -695,32 +713,14 @@ def deliver_pending(
         if got is None:
             remaining -= 1
             continue
-        alert, result = got
-        stamp = now()
-        if result.ok:
-            storage.mark_sent(alert.id, now=stamp)
-            storage.url_failure(alert.url_key, alert.masked_url, None)
-            outcome.sent += 1
-            continue
-        error = _notify.scrub(result.error, config.secrets)
-        label = f"{alert.channel} {alert.masked_url}"
-        failures = storage.url_failure(alert.url_key, alert.masked_url, error)
-        if failures >= URL_TROUBLE_AFTER:
-            _report_url_trouble(config, storage, alert, failures, error, stamp)
-        if result.status == "permanent" or delivery.is_permanent(error):
-            storage.mark_failed(alert.id, error=error, now=stamp, attempted=True)
-            outcome.failed += 1
-            log.error("Alert %s to %s failed for good: %s", alert.id, label, error)
-        else:
-            wait = delivery.retry_delay(alert.attempts + 1, rand())
-            storage.mark_retry(
-                alert.id, error=error, next_attempt=stamp + timedelta(seconds=wait), now=stamp
-            )
-            outcome.retry += 1
-            log.warning(
-                "Alert %s to %s not delivered (retry in %.0f s): %s", alert.id, label, wait, error
-            )
-        outcome.errors.append(f"{label}: {error}")
+        alert, result, recorded = got
+        try:
+            _record_delivery(config, storage, alert, result, now(), rand, outcome)
+        except BaseException:
+            abort.set()  # the database is gone (stopping): send nothing more
+            raise
+        finally:
+            recorded.set()
     return outcome
 
 
@@ -748,6 +748,41 @@ def _report_url_trouble(
     )
     storage.set_url_reported(alert.url_key, True)
     log.warning("Alerts to %s %s keep failing; told %s.", alert.channel, alert.masked_url, ops.name)
+
+
+def _record_delivery(
+    config: Config,
+    storage: Storage,
+    alert: AlertRow,
+    result: _notify.SendOutcome,
+    stamp: datetime,
+    rand: Callable[[], float],
+    outcome: DeliveryOutcome,
+) -> None:
+    """Commit one send's outcome: sent, retry later (with backoff), or failed for good."""
+    if result.ok:
+        storage.mark_sent(alert.id, now=stamp, url_key=alert.url_key)
+        outcome.sent += 1
+        return
+    error = _notify.scrub(result.error, config.secrets)
+    label = f"{alert.channel} {alert.masked_url}"
+    failures = storage.url_failure(alert.url_key, alert.masked_url, error)
+    if failures >= URL_TROUBLE_AFTER:
+        _report_url_trouble(config, storage, alert, failures, error, stamp)
+    if result.status == "permanent" or delivery.is_permanent(error):
+        storage.mark_failed(alert.id, error=error, now=stamp, attempted=True)
+        outcome.failed += 1
+        log.error("Alert %s to %s failed for good: %s", alert.id, label, error)
+    else:
+        wait = delivery.retry_delay(alert.attempts + 1, rand())
+        storage.mark_retry(
+            alert.id, error=error, next_attempt=stamp + timedelta(seconds=wait), now=stamp
+        )
+        outcome.retry += 1
+        log.warning(
+            "Alert %s to %s not delivered (retry in %.0f s): %s", alert.id, label, wait, error
+        )
+    outcome.errors.append(f"{label}: {error}")
 
 
 def _digest_alert(folded: list[AlertRow], channel: str) -> NewAlert:

@@ -151,6 +151,7 @@ class Daemon:
         self.host_free_at: dict[str, float] = {}
         self.host_next_slot: dict[str, float] = {}
         self.gate_lock = threading.Lock()
+        self.delivery_lock = threading.Lock()  # one delivery pass at a time
         self.beat_at = time.monotonic()
         self.stats = Stats(started=now())
         self.writer: Writer | None = None
@@ -265,18 +266,30 @@ class Daemon:
         log.info("Stopped.")
 
     def _last_delivery(self) -> None:
+        """One bounded delivery pass while stopping; no send starts that could not be recorded.
+
+        It first waits for a delivery run in progress (whose senders stop after their
+        current send) instead of sending the same pending alerts from a second pass.
+        """
+        end = time.monotonic() + STOP_DELIVERY_BUDGET - 0.3
+        if not self.delivery_lock.acquire(timeout=STOP_DELIVERY_BUDGET / 2):
+            return
+        send_timeout = 1.0
         try:
             deliver_pending(
                 self.config,
                 self.storage,
                 now=self.now,
-                timeout=STOP_DELIVERY_BUDGET - 0.5,
+                timeout=send_timeout,
                 respect_backoff=True,
+                should_stop=lambda: time.monotonic() + send_timeout > end,
             )
         except StorageError:
             pass
         except Exception:
             log.exception("The last delivery before stopping failed.")
+        finally:
+            self.delivery_lock.release()
 
     # -- reload --------------------------------------------------------------------
 
@@ -459,17 +472,19 @@ class Daemon:
     def deliver_job(self) -> None:
         if self.stopping.is_set():
             return
-        try:
-            deliver_pending(
-                self.config,
-                self.storage,
-                now=self.now,
-                timeout=self.config.settings.timeout,
-                respect_backoff=True,
-            )
-        except StorageError:
-            if not self.stopping.is_set():
-                log.exception("Delivering alerts failed.")
+        with self.delivery_lock:
+            try:
+                deliver_pending(
+                    self.config,
+                    self.storage,
+                    now=self.now,
+                    timeout=self.config.settings.timeout,
+                    respect_backoff=True,
+                    should_stop=self.stopping.is_set,
+                )
+            except StorageError:
+                if not self.stopping.is_set():
+                    log.exception("Delivering alerts failed.")
 
     def prune_job(self) -> None:
         if self.stopping.is_set():
