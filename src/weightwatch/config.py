@@ -470,6 +470,9 @@ _RULE_KEYS = (
 )
 ON_UPDATE = ("silent", "digest", "alert")
 _SOURCE_KINDS = ("auto", "feed", "page")
+#: Keys of one kind of table only: a misplaced one hints at a missing table header.
+_RULE_ONLY = tuple(k for k in _RULE_KEYS if k not in (*_SOURCE_KEYS, *_SETTINGS_KEYS))
+_SOURCE_ONLY = tuple(k for k in _SOURCE_KEYS if k not in (*_RULE_KEYS, *_SETTINGS_KEYS))
 _CHANNEL_KEYS = ("urls", "format", "digest", "max_per_hour", "quiet", "title", "body")
 _FORMATS = ("auto", "text", "markdown", "html")
 
@@ -766,11 +769,10 @@ class _Checker:
     def _settings(self, raw: dict[str, Any]) -> Settings:
         elsewhere = {
             k: "belongs in a [[source]]: is a [[source]] header missing above it?"
-            for k in ("name", "url", "tags", "backfill")
+            for k in ("name", *_SOURCE_ONLY)
         }
         elsewhere |= {
-            k: "belongs in a [[rule]]: is a [[rule]] header missing above it?"
-            for k in ("query", "any", "all", "none", "notify", "sources")
+            k: "belongs in a [[rule]]: is a [[rule]] header missing above it?" for k in _RULE_ONLY
         }
         self._unknown_keys(raw, _SETTINGS_KEYS, "settings", elsewhere)
         database = self._database(raw)
@@ -1150,8 +1152,7 @@ class _Checker:
         urls: dict[str, str] = {}
         tags_seen: set[str] = set()
         elsewhere = {
-            k: "belongs in a [[rule]]: is a [[rule]] header missing above it?"
-            for k in ("query", "any", "all", "none", "notify", "sources")
+            k: "belongs in a [[rule]]: is a [[rule]] header missing above it?" for k in _RULE_ONLY
         }
         elsewhere |= {
             k: "is a [settings] key: put it below the [settings] header"
@@ -1356,7 +1357,7 @@ class _Checker:
         names: dict[str, str] = {}
         elsewhere = {
             k: "belongs in a [[source]]: is a [[source]] header missing above it?"
-            for k in ("url", "tags", "backfill", "interval", "kind", "selector", "prefer_feed")
+            for k in ("interval", *_SOURCE_ONLY)
         }
         elsewhere |= {
             k: "is a [settings] key: put it below the [settings] header"
