@@ -35,7 +35,7 @@ What it does (every socket is on 127.0.0.0/8):
   passes, then 10 s more (a late duplicate would show), then SIGTERM;
 * the database's own view, ``weightwatch alerts --json``, counted by channel and status;
   if alerts are still pending (a retry of channel b scheduled after the limit: backoff is
-  30 s, 60 s, 120 s … so a 5th failure in a row waits 16 min), ``weightwatch once`` is run
+  30 s, 60 s, 120 s … so a 6th failure in a row waits 16 min), ``weightwatch once`` is run
   (it retries pending alerts regardless of backoff) up to ``--sweeps`` times, to show they
   were not lost; what it delivers is reported apart from what the daemon delivered;
 * the report: per channel expected, delivered (distinct), duplicated (extra copies of an
@@ -46,9 +46,10 @@ What it does (every socket is on 127.0.0.0/8):
   Printed as Markdown and written to OUT/report.md, with OUT/result.json, OUT/config.toml,
   OUT/daemon.log (every start's log, with a marker line at each kill) and OUT/posts.csv.
 
-Bounded: the wall-clock limit covers the whole run; the daemon gets PR_SET_PDEATHSIG, each
-``once``/``alerts`` child a timeout, and the servers are daemon threads of this process with
-a ``--time-limit`` + 10 min lifetime.
+Bounded: the main loop ends by ``--time-limit`` (+ 10 min at most if kills or waves are still
+due); the daemon gets PR_SET_PDEATHSIG and is killed on any error; each ``once``/``alerts``
+child has a timeout (≤ 10 sweeps); the servers are threads of this process, shut down at
+the end (and gone with it).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ SETTLE = 10.0  # seconds the daemon keeps running after the last expected alert 
 # (its request was in the socket when it died); a restarted daemon sends nothing that soon
 # (it imports for ~1 s, then its first delivery run is 5 s after it starts).
 IN_FLIGHT = 0.5
+HARD_EXTRA = 600.0  # the run ends at --time-limit + this even if kills or waves are still due
 # fmt: off
 WORDS = (
     "weights", "checkpoint", "tokenizer", "release", "model", "open", "lab", "license",
@@ -423,6 +425,11 @@ class Daemon:
             self.mark(f"pid {self.proc.pid} exited by itself with {rc}")
         return rc
 
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def term(self, timeout: float = 30.0) -> tuple[int | None, float]:
         """SIGTERM; (exit code, seconds to exit). SIGKILL after ``timeout`` (code None)."""
         assert self.proc is not None
@@ -646,80 +653,85 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         flush=True,
     )
 
-    daemon.start()
-    next_wave = next_kill = aimed = 0
-    last_progress = 0.0
-    while True:
-        now = daemon.now()
-        while next_wave < waves and now >= wave_at[next_wave]:
-            feeds.publish()
-            next_wave += 1
-            if next_wave == waves:
-                tl.waves_done_at = now
-        if next_kill < len(kill_at) and now >= kill_at[next_kill]:
-            if args.aim:
-                aimed += aim_kill(daemon, [receivers[c] for c in CHANNELS], args.aim, rng)
-            daemon.kill()
-            next_kill += 1
-            if next_kill == len(kill_at):
-                tl.kills_done_at = daemon.now()
-            daemon.start()
-        rc = daemon.exited()
-        if rc is not None:  # it stopped by itself: a bug to report; keep the soak going
-            tl.unexpected_exits += 1
-            daemon.start()
-        expected = {it.number for it in feeds.all_items()}
-        missing = sum(
-            len(expected - r.delivered()) for name, r in receivers.items() if name in CHANNELS
-        )
-        settled = next_wave >= waves and next_kill >= len(kill_at)
-        if settled and missing == 0 and tl.all_delivered_at is None:
-            tl.all_delivered_at = now
-        if tl.all_delivered_at is not None and now >= tl.all_delivered_at + SETTLE:
-            tl.ended_by = "every expected alert delivered"
-            break
-        if now >= args.time_limit and settled:
-            tl.ended_by = f"time limit ({args.time_limit:.0f} s)"
-            break
-        if now - last_progress >= 30:
-            last_progress = now
-            got = {n: len(r.delivered()) for n, r in receivers.items() if n in CHANNELS}
-            print(
-                f"  t={now:6.0f} s  items {len(expected)}  delivered {got}  missing {missing}"
-                f"  kills {next_kill}",
-                file=sys.stderr,
-                flush=True,
+    try:
+        daemon.start()
+        next_wave = next_kill = aimed = 0
+        last_progress = 0.0
+        while True:
+            now = daemon.now()
+            while next_wave < waves and now >= wave_at[next_wave]:
+                feeds.publish()
+                next_wave += 1
+                if next_wave == waves:
+                    tl.waves_done_at = now
+            if next_kill < len(kill_at) and now >= kill_at[next_kill]:
+                if args.aim:
+                    aimed += aim_kill(daemon, [receivers[c] for c in CHANNELS], args.aim, rng)
+                daemon.kill()
+                next_kill += 1
+                if next_kill == len(kill_at):
+                    tl.kills_done_at = daemon.now()
+                daemon.start()
+            rc = daemon.exited()
+            if rc is not None:  # it stopped by itself: a bug to report; keep the soak going
+                tl.unexpected_exits += 1
+                daemon.start()
+            expected = {it.number for it in feeds.all_items()}
+            missing = sum(
+                len(expected - r.delivered()) for name, r in receivers.items() if name in CHANNELS
             )
-        time.sleep(0.05)
+            settled = next_wave >= waves and next_kill >= len(kill_at)
+            if settled and missing == 0 and tl.all_delivered_at is None:
+                tl.all_delivered_at = now
+            if tl.all_delivered_at is not None and now >= tl.all_delivered_at + SETTLE:
+                tl.ended_by = "every expected alert delivered"
+                break
+            if now >= args.time_limit and settled:
+                tl.ended_by = f"time limit ({args.time_limit:.0f} s)"
+                break
+            if now >= args.time_limit + HARD_EXTRA:  # kills or waves still due: give up
+                tl.ended_by = f"hard limit ({args.time_limit + HARD_EXTRA:.0f} s)"
+                break
+            if now - last_progress >= 30:
+                last_progress = now
+                got = {n: len(r.delivered()) for n, r in receivers.items() if n in CHANNELS}
+                print(
+                    f"  t={now:6.0f} s  items {len(expected)}  delivered {got}  missing {missing}"
+                    f"  kills {next_kill}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            time.sleep(0.05)
 
-    tl.term_at = daemon.now()
-    tl.aimed = aimed
-    tl.stop_rc, tl.stop_s = daemon.term()
-    run_time = daemon.now()
-    view_at_stop = db_view(args.python, env, config)
+        tl.term_at = daemon.now()
+        tl.aimed = aimed
+        tl.stop_rc, tl.stop_s = daemon.term()
+        run_time = daemon.now()
+        view_at_stop = db_view(args.python, env, config)
 
-    # Alerts still pending (a retry scheduled past the limit): `once` ignores the backoff.
-    daemon_delivered = {n: r.delivered() for n, r in receivers.items()}
-    sweeps = 0
-    sweep_s = 0.0
-    for _ in range(args.sweeps):
-        pending = [
-            r for r in db_view(args.python, env, config) if r["status"] in ("pending", "held")
-        ]
-        if not pending:
-            break
-        sweeps += 1
-        started = time.monotonic()
-        daemon.mark(f"weightwatch once (sweep {sweeps}): {len(pending)} alerts pending")
-        run_cli(args.python, env, "once", "--config", str(config), timeout=300)
-        sweep_s += time.monotonic() - started
-    view_final = db_view(args.python, env, config) if sweeps else view_at_stop
-
-    items = feeds.all_items()
-    feed_requests, feed_304 = feeds.requests, feeds.not_modified
-    for r in receivers.values():
-        r.close()
-    feeds.close()
+        # Alerts still pending (a retry scheduled past the limit): `once` ignores the backoff.
+        daemon_delivered = {n: r.delivered() for n, r in receivers.items()}
+        sweeps = 0
+        sweep_s = 0.0
+        for _ in range(args.sweeps):
+            pending = [
+                r for r in db_view(args.python, env, config) if r["status"] in ("pending", "held")
+            ]
+            if not pending:
+                break
+            sweeps += 1
+            started = time.monotonic()
+            daemon.mark(f"weightwatch once (sweep {sweeps}): {len(pending)} alerts pending")
+            run_cli(args.python, env, "once", "--config", str(config), timeout=300)
+            sweep_s += time.monotonic() - started
+        view_final = db_view(args.python, env, config) if sweeps else view_at_stop
+        items = feeds.all_items()
+        feed_requests, feed_304 = feeds.requests, feeds.not_modified
+    finally:  # whatever happened, leave nothing running
+        daemon.close()
+        for r in receivers.values():
+            r.close()
+        feeds.close()
     result = analyse(
         args, out, items, receivers, daemon, tl, view_at_stop, view_final, daemon_delivered
     )
@@ -879,8 +891,10 @@ def render(args: argparse.Namespace, r: dict[str, Any]) -> str:
     for name in CHANNELS:
         c = r["channels"][name]
         behaviour = BEHAVIOUR[name].format(**p)
+        late = c["delivered"] - c["by_daemon"]
+        shown = f"{c['delivered']} ({late} by `once`)" if late else str(c["delivered"])
         lines.append(
-            f"| {name} | {behaviour} | {c['expected']} | {c['delivered']} | {c['duplicated']}"
+            f"| {name} | {behaviour} | {c['expected']} | {shown} | {c['duplicated']}"
             f" | {c['lost']} | {c['requests']} ({c['rejected']}) | {_fmt_counts(c['db_at_stop'])} |"
         )
     lines.append(
@@ -936,7 +950,7 @@ def render(args: argparse.Namespace, r: dict[str, Any]) -> str:
         )
         + ".",
         f"- ops channel: {sum(r['ops_messages'].values())} messages: "
-        + "; ".join(f"{n} × “{t}”" for t, n in r["ops_messages"].items())
+        + ("; ".join(f"{n} × “{t}”" for t, n in r["ops_messages"].items()) or "none")
         + ".",
         f"- Feeds: {r['feed_requests']} requests ({r['feed_not_modified']} answered 304);"
         f" database: {r['db_counts']['items']} items, {r['db_counts']['hits']} hits.",
