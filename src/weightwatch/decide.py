@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .config import Channel, Rule, Source
+from .config import Channel, Rule
 from .errors import HTTPStatusError, SourceError
 from .models import Item
 
@@ -131,10 +131,6 @@ def alert_expired(created: datetime | None, now: datetime) -> bool:
 def is_waiting(not_before: datetime | None, now: datetime) -> bool:
     """True while a server's Retry-After says the source must not be polled yet."""
     return not_before is not None and now < not_before
-
-
-def applies(rule: Rule, source: Source) -> bool:
-    return rule.applies_to(source)
 
 
 def source_health(
