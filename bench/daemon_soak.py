@@ -665,7 +665,7 @@ def cpu_between(samples: list[Sample], t0: float, t1: float) -> tuple[float, flo
 
 def analyse(args: argparse.Namespace, soak: Soak, facts: LogFacts, hook: HookReceiver) -> dict:
     sys.path.insert(0, str(args.src_dir))
-    from weightwatch.schedule import spread  # the daemon's own first-poll offset
+    from weightwatch.sources.schedule import spread  # the daemon's own first-poll offset
 
     interval = args.interval
     names = [f"feed-{i:04d}" for i in range(1, args.sources + 1)]

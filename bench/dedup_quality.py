@@ -1,4 +1,4 @@
-"""Measure story clustering (``weightwatch.story``) on headlines we did not write.
+"""Measure story clustering (``weightwatch.matching.story``) on headlines we did not write.
 
 Usage (from the repo root):
 
@@ -43,8 +43,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from weightwatch import story
-from weightwatch._storage import NewHit, Storage
+from weightwatch.matching import story
+from weightwatch.storage.store import NewHit, Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADLINES = ROOT.parent / "shared" / "corpus" / "headlines"

@@ -5,7 +5,7 @@ Usage (from the repo root):
     .venv/bin/python bench/match_cost.py [--corpus DIR] [--items N] [--runs 3]
 
 Items are the real feeds of ``../shared/corpus/feeds/real`` (every file parsed with
-``weightwatch._parser.parse``, as the daemon does) when that folder exists, else generated
+``weightwatch.sources.feeds.parse``, as the daemon does) when that folder exists, else generated
 text of the same shape. The 100 rules mix what people write: words and phrases with
 ``AND``/``OR``/``NOT``, ``NEAR/n``, sloppy phrases (``"..."~n``, as a rule's ``proximity``
 gives), ``title:``/``text:`` fields, a few ``/regex/`` terms and ``any``/``none`` lists; most
@@ -28,9 +28,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from weightwatch import _parser
 from weightwatch.errors import ParseError
-from weightwatch.query import Document, Query, all_of, from_lists, parse, prepare
+from weightwatch.matching.query import Document, Query, all_of, from_lists, parse, prepare
+from weightwatch.sources import feeds as _parser
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "real"
 

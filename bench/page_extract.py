@@ -35,8 +35,9 @@ from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser
 
-from weightwatch import _page, pagediff
-from weightwatch.pagediff import MARKER
+from weightwatch.sources import page as _page
+from weightwatch.sources import pagediff
+from weightwatch.sources.pagediff import MARKER
 
 PAGES = Path(__file__).resolve().parent.parent / "tests" / "data" / "pages"
 

@@ -35,8 +35,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from weightwatch import story
-from weightwatch._storage import Storage
+from weightwatch.matching import story
+from weightwatch.storage.store import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 UCI_CSV = (

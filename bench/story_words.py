@@ -4,7 +4,7 @@ Usage (from the repo root; needs ../shared/corpus):
 
     .venv/bin/python bench/story_words.py [--check]
 
-``weightwatch.story`` weighs the words that two hits share by how *rare* they are: sharing
+``weightwatch.matching.story`` weighs the words that two hits share by how *rare* they are: sharing
 "Benintendi" or "monkeypox" says much more about being the same story than sharing "says"
 or "deal". The weight comes from a document frequency counted here once, over the real
 feeds of the shared corpus (``feeds/real``), one document per *feed* (so a word repeated
@@ -28,9 +28,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from weightwatch import _parser
 from weightwatch.errors import ParseError
-from weightwatch.story import WORDS_FILE, stems
+from weightwatch.matching.story import WORDS_FILE, stems
+from weightwatch.sources import feeds as _parser
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 MIN_FEEDS = 3
@@ -77,7 +77,7 @@ def build() -> str:
             words.update(stems(f"{item.title}. {item.text[:TEXT_CHARS]}"))
         df.update(w for w in words if not any(ch.isdigit() for ch in w))
     lines = [
-        "# weightwatch.story word weights: built by bench/story_words.py, do not edit.",
+        "# weightwatch.matching.story word weights: built by bench/story_words.py, do not edit.",
         f"# feeds\t{feeds}",
     ]
     for word, count in sorted(df.items(), key=lambda kv: (-kv[1], kv[0])):

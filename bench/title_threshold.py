@@ -1,4 +1,4 @@
-"""Measure weightwatch.dedup's title near-duplicate check over a threshold sweep.
+"""Measure weightwatch.matching.dedup's title near-duplicate check over a threshold sweep.
 
 Usage (from the repo root):
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from weightwatch.dedup import (
+from weightwatch.matching.dedup import (
     DEFAULT_THRESHOLD,
     MIN_FUZZY_TOKENS,
     is_near_duplicate,

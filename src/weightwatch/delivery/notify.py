@@ -1,0 +1,179 @@
+"""The only module that imports apprise: check, mask and send to channel URLs.
+
+Each URL is sent to on its own so that its outcome is recorded on its own: when Slack
+fails and email succeeds, only Slack is retried. Apprise 2.x ``notify()`` returns an
+``AppriseResult`` whose status is SUCCESS, FAILURE, PARTIAL, NOMATCH or TIMEOUT; each maps
+to a ``SendOutcome`` here. Nothing in this module logs or returns a URL unmasked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import apprise
+from apprise.decorators import notify as _custom_plugin
+
+from weightwatch.errors import NotifyError
+
+# Apprise logs connection errors with hostnames and sometimes paths; keep them out of ours.
+_apprise_log = logging.getLogger("apprise")
+_apprise_log.propagate = False
+_apprise_log.addHandler(logging.NullHandler())
+
+
+@_custom_plugin(on="console", name="Console (standard output)")  # type: ignore[no-untyped-call,untyped-decorator]
+def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
+    """``console://`` prints the alert to standard output (the journal under systemd)."""
+    line = "=" * 72
+    sys.stdout.write(f"{line}\n{title}\n{body}\n")
+    sys.stdout.flush()
+    return True
+
+
+_HEADER_RE = re.compile(r"([?&](?:%2B|\+|-|%2D)[^=&]+=)([^&]*)", re.IGNORECASE)
+
+
+def mask_url(url: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """A URL safe to print: Apprise's privacy form, custom headers and known secrets masked.
+
+    ``secrets`` are values that came from ``${ENV}`` expansion; any of them still visible
+    (Apprise does not treat an ntfy topic or a header value as secret) is replaced by ``****``.
+    A URL Apprise does not recognise is reduced to its scheme.
+    """
+    plugin = _instantiate(url)
+    if plugin is None:
+        scheme = urlsplit(url).scheme or "?"
+        return f"{scheme}://****"
+    shown = str(plugin.url(privacy=True))
+    shown = _HEADER_RE.sub(lambda m: m.group(1) + "****", shown)
+    shown = scrub(shown, secrets)
+    # Drop the long tail of default options Apprise adds; keep what the user wrote.
+    base, _, query = shown.partition("?")
+    own = {p.split("=", 1)[0] for p in urlsplit(url).query.split("&") if p}
+    kept = [p for p in query.split("&") if p and _qs_key(p) in own]
+    return base + ("?" + "&".join(kept) if kept else "")
+
+
+def _qs_key(pair: str) -> str:
+    key = pair.split("=", 1)[0]
+    return key.replace("%2B", "+").replace("%2b", "+")
+
+
+def scrub(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """``text`` with every known secret replaced by ``****`` (for errors from plugins)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "****")
+    return text
+
+
+def check_url(url: str) -> str | None:
+    """None when Apprise can use ``url``, else a sentence saying why not."""
+    if "://" not in url:
+        return "is not a notification URL (expected scheme://..., e.g. ntfy://ntfy.sh/TOPIC)"
+    if _instantiate(url) is None:
+        scheme = url.split("://", 1)[0]
+        known = "console" if scheme == "console" else None
+        if known:
+            return None
+        return f"Apprise does not recognise this URL (scheme {scheme!r} or its form is wrong)"
+    return None
+
+
+def _instantiate(url: str) -> Any:
+    try:
+        return apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    except Exception:  # Apprise raises assorted errors on odd URLs
+        return None
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """How sending one message to one URL went.
+
+    ``status``: "sent", "failed" (worth retrying), "permanent" (the URL cannot work),
+    "timeout" (worth retrying). ``error`` is a masked, human-readable reason.
+    """
+
+    status: str
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "sent"
+
+
+_STATUS = {
+    "SUCCESS": "sent",
+    "PARTIAL": "failed",
+    "FAILURE": "failed",
+    "TIMEOUT": "timeout",
+    "NOMATCH": "permanent",
+}
+
+
+_FORMATS = {
+    "text": apprise.NotifyFormat.TEXT,
+    "markdown": apprise.NotifyFormat.MARKDOWN,
+    "html": apprise.NotifyFormat.HTML,
+}
+#: Services that render Markdown: ``format = "auto"`` picks markdown for them.
+MARKDOWN_SCHEMES = ("slack", "discord", "tgram", "matrix", "matrixs")
+
+
+def auto_format(url: str) -> str:
+    """The format ``format = "auto"`` means for this URL: markdown where the service renders it."""
+    scheme = url.split("://", 1)[0].lower()
+    return "markdown" if scheme in MARKDOWN_SCHEMES else "text"
+
+
+def send(
+    url: str, title: str, body: str, *, timeout: float = 30.0, fmt: str = "text"
+) -> SendOutcome:
+    """Send one message (text, markdown or html) to one URL; never raises for a failure."""
+    client = apprise.Apprise()
+    if not client.add(url):
+        return SendOutcome("permanent", "Apprise does not recognise this URL.")
+    try:
+        result = client.notify(
+            body=body,
+            title=title,
+            body_format=_FORMATS.get(fmt, apprise.NotifyFormat.TEXT),
+            timeout=timeout,
+            log_level=logging.WARNING,
+        )
+    except Exception as exc:  # a plugin bug must not stop the other channels
+        return SendOutcome("failed", f"Apprise raised {type(exc).__name__}.")
+    status = _STATUS.get(getattr(result.status, "name", ""), "sent" if result else "failed")
+    if status == "sent":
+        return SendOutcome("sent")
+    return SendOutcome(status, _last_message(result) or f"Delivery {status}.")
+
+
+def _last_message(result: Any) -> str:
+    """The last warning Apprise logged for this send, e.g. 'A Connection error occurred ...'."""
+    messages: list[str] = []
+    try:
+        for per_url in result:
+            for attempt in per_url.attempts:
+                for entry in list(attempt.logs or []):
+                    text = getattr(entry, "message", None) or (
+                        entry.get("message") if isinstance(entry, dict) else None
+                    )
+                    if text:
+                        messages.append(str(text))
+    except Exception:
+        return ""
+    return messages[-1] if messages else ""
+
+
+def validate(url: str) -> None:
+    """Raise NotifyError when the URL cannot be used."""
+    problem = check_url(url)
+    if problem:
+        raise NotifyError(problem)

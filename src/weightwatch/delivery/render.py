@@ -1,0 +1,228 @@
+"""Alert messages as plain text: pure functions over values."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from weightwatch.delivery.templates import Template
+from weightwatch.types import Item
+
+TITLE_MAX = 200
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """One rule that matched an item: its name, the matched terms and a context snippet."""
+
+    rule: str
+    terms: tuple[str, ...]
+    snippet: str
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def format_time(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+
+
+def alert_context(item: Item, matches: list[RuleMatch], channel: str) -> dict[str, Any]:
+    """The placeholders of ``templates.PLACEHOLDERS`` for one alert."""
+    return {
+        "rule": matches[0].rule if matches else "",
+        "rules": [m.rule for m in matches],
+        "title": item.title or item.text[:TITLE_MAX] or item.link or "(untitled item)",
+        "link": item.link,
+        "source": item.source,
+        "published": format_time(item.published),
+        "terms": list(dict.fromkeys(t for m in matches for t in m.terms)),
+        "snippet": next((m.snippet for m in matches if m.snippet), ""),
+        "other_sources": [],
+        "count": 1,
+        "channel": channel,
+    }
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+def md_escape(text: str) -> str:
+    """Feed text made inert in Markdown (no links, emphasis or headings smuggled in)."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def render_formatted(
+    item: Item,
+    matches: list[RuleMatch],
+    *,
+    fmt: str = "text",
+    channel: str = "",
+    title_template: Template | None = None,
+    body_template: Template | None = None,
+) -> tuple[str, str]:
+    """(title, body) in ``fmt`` ("text", "markdown", "html"), from templates if given.
+
+    Everything that comes from a feed is escaped for the format: HTML-escaped in html
+    (templates autoescape), Markdown-escaped in markdown.
+    """
+    ctx = alert_context(item, matches, channel)
+    default_title, default_body = render_alert(item, matches)
+    if fmt == "markdown":
+        default_body = _markdown_body(ctx)
+    elif fmt == "html":
+        default_body = _html_body(ctx)
+    if fmt == "markdown" and (title_template or body_template):
+        ctx = {k: md_escape(v) if isinstance(v, str) and k != "link" else v for k, v in ctx.items()}
+    title = title_template.render(ctx) if title_template else default_title
+    body = body_template.render(ctx) if body_template else default_body
+    return " ".join(title.split())[: TITLE_MAX * 2], body
+
+
+def _markdown_body(ctx: dict[str, Any]) -> str:
+    title = md_escape(ctx["title"])
+    lines = [f"**[{title}]({ctx['link']})**" if ctx["link"] else f"**{title}**", ""]
+    lines.append(f"Source: {md_escape(ctx['source'])} · Published: {ctx['published']}")
+    rules, terms = md_escape(", ".join(ctx["rules"])), md_escape(", ".join(ctx["terms"]))
+    lines.append(f"Rules: {rules} (matched: {terms})")
+    if ctx["snippet"]:
+        lines += ["", "> " + md_escape(ctx["snippet"])]
+    return "\n".join(lines)
+
+
+def _html_body(ctx: dict[str, Any]) -> str:
+    e = html.escape
+    title = e(ctx["title"])
+    head = f'<a href="{e(ctx["link"], quote=True)}">{title}</a>' if ctx["link"] else title
+    parts = [
+        f"<p><b>{head}</b></p>",
+        f"<p>Source: {e(ctx['source'])}<br>Published: {e(ctx['published'])}<br>"
+        f"Rules: {e(', '.join(ctx['rules']))} (matched: {e(', '.join(ctx['terms']))})</p>",
+    ]
+    if ctx["snippet"]:
+        parts.append(f"<blockquote>{e(ctx['snippet'])}</blockquote>")
+    return "\n".join(parts)
+
+
+def render_alert(item: Item, matches: list[RuleMatch]) -> tuple[str, str]:
+    """The plain-text (title, body) of the alert for an item that matched one or more rules.
+
+    Feed HTML was stripped by the parser and nothing here adds markup.
+    """
+    rules = ", ".join(m.rule for m in matches)
+    headline = _short(item.title or item.text or item.link or "(untitled item)", TITLE_MAX)
+    title = f"[{rules}] {headline}"
+    lines = [headline]
+    if item.link:
+        lines.append(item.link)
+    lines.append("")
+    lines.append(f"Source: {item.source}")
+    lines.append(f"Published: {format_time(item.published)}")
+    for m in matches:
+        terms = ", ".join(m.terms) if m.terms else "(no positive terms)"
+        lines.append(f"Rule: {m.rule} (matched: {terms})")
+    snippet = next((m.snippet for m in matches if m.snippet), "")
+    if snippet:
+        lines.append("")
+        lines.append(snippet)
+    return title, "\n".join(lines)
+
+
+def alert_data(item: Item, matches: list[RuleMatch]) -> str:
+    """The JSON stored with an alert: what digests and templates render from later."""
+    return json.dumps(
+        {
+            "rules": [m.rule for m in matches],
+            "title": item.title,
+            "link": item.link,
+            "source": item.source,
+            "published": item.published.isoformat() if item.published else None,
+            "terms": sorted({t for m in matches for t in m.terms}),
+            "snippet": next((m.snippet for m in matches if m.snippet), ""),
+        },
+        ensure_ascii=False,
+    )
+
+
+def render_digest(entries: list[dict[str, Any]], *, reason: str) -> tuple[str, str]:
+    """One message for alerts held back (digest, rate limit, quiet hours).
+
+    ``entries`` are the stored ``alert_data`` of each folded alert, oldest first.
+    """
+    count = len(entries)
+    noun = "alert" if count == 1 else "alerts"
+    why = {
+        "digest": "digest",
+        "rate": "rate limit reached; folded into one message",
+        "quiet": "held during quiet hours",
+    }.get(reason, reason)
+    title = f"[weightwatch] {count} {noun} ({why})"
+    lines = [f"{count} {noun} folded into this message ({why}):", ""]
+    for n, e in enumerate(entries, 1):
+        rules = ", ".join(e.get("rules") or [])
+        headline = _short(e.get("title") or e.get("link") or "(untitled item)", TITLE_MAX)
+        lines.append(f"{n}. [{rules}] {headline}")
+        detail = e.get("source") or ""
+        if e.get("published"):
+            detail += f", {e['published'][:16].replace('T', ' ')} UTC"
+        if detail:
+            lines.append(f"   {detail}")
+        if e.get("link"):
+            lines.append(f"   {e['link']}")
+    return title, "\n".join(lines)
+
+
+def render_health(
+    event: str,
+    *,
+    source: str,
+    url: str,
+    error: str,
+    failures: int,
+    since: datetime | None,
+    stale_after: float | None,
+) -> tuple[str, str]:
+    """The ops-channel message for a change in a source's health."""
+    host = url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+    last_ok = format_time(since) if since else "never"
+    if event == "broken":
+        return (
+            f"[weightwatch] source broken: {source}",
+            f"The source {source} ({host}) has failed {failures} times in a row;"
+            f" its last successful poll was {last_ok}.\nLast error: {error}\n\n"
+            "weightwatch keeps polling it, less often while it fails, and sends one message"
+            " when it works again.",
+        )
+    if event == "recovered":
+        return (
+            f"[weightwatch] source recovered: {source}",
+            f"The source {source} ({host}) works again after {failures} failed polls.",
+        )
+    hours = (stale_after or 0) / 3600
+    if event == "stale":
+        return (
+            f"[weightwatch] source quiet: {source}",
+            f"The source {source} ({host}) has produced no new item for {hours:g} h"
+            " (stale_after); polls succeed, so the feed itself may have stopped updating"
+            " or moved.",
+        )
+    return (
+        f"[weightwatch] source active again: {source}",
+        f"The source {source} ({host}) has new items again.",
+    )
+
+
+def render_url_trouble(channel: str, masked_url: str, failures: int, error: str) -> tuple[str, str]:
+    """The ops-channel message for a notification URL whose alerts keep failing."""
+    return (
+        f"[weightwatch] alerts to {channel} keep failing",
+        f"{failures} attempts in a row to deliver alerts to {masked_url} (channel {channel})"
+        f" failed.\nLast error: {error}\n\nweightwatch keeps retrying them with backoff for"
+        " up to 24 h each. This message is sent once until that URL works again.",
+    )

@@ -1,0 +1,523 @@
+"""``weightwatch run``: the long-running daemon that systemd supervises.
+
+Threads and who owns what:
+
+- the main thread owns signals and lifecycle: handlers only put a word on a queue;
+  the main loop reloads, stops, pings the watchdog and keeps ``STATUS=`` current;
+- the scheduler (``_scheduler``) runs one job per source plus a delivery job;
+- one writer thread owns the SQLite connection; every other thread calls through it, so
+  there is exactly one writer and no "database is locked".
+
+A poll job fetches and parses in its own thread (after claiming its host: one request at
+a time per host, ``HOST_SPACING`` apart; a poll whose host is busy reschedules itself for
+when the host is free instead of holding a pool thread), then stores through the writer
+in one transaction, then schedules its own next run from ``schedule.next_delay``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar, cast
+
+from weightwatch import config as config_mod
+from weightwatch.config import Config, Source
+from weightwatch.errors import ConfigError, StorageError
+from weightwatch.service.poll import deliver_pending, fetch_source, host_of, store_poll
+from weightwatch.service.scheduler import Scheduler
+from weightwatch.service.systemd import Notifier
+from weightwatch.sources import health as decide
+from weightwatch.sources import schedule
+from weightwatch.sources.http import Fetcher
+from weightwatch.storage.store import Storage
+
+log = logging.getLogger("weightwatch")
+
+T = TypeVar("T")
+
+DELIVERY_EVERY = 5.0  # seconds between delivery runs (retries follow their own backoff)
+HOST_SPACING = 1.0  # seconds between the end of one request to a host and the next
+STOP_DELIVERY_BUDGET = 4.0  # seconds for the last delivery attempt when stopping
+STOP_WRITER_BUDGET = 3.0  # seconds for the writer to finish its transaction and close
+PRUNE_EVERY = 3600.0  # seconds between prunings of old item text (settings.retention)
+
+
+class WriterClosed(StorageError):
+    """The writer has stopped (the daemon is stopping); the write was not made."""
+
+
+class Writer:
+    """One thread that owns the Storage; ``call(fn)`` runs ``fn(storage)`` there."""
+
+    def __init__(self, path: Path) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[Storage], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._opened: Future[None] = Future()
+        self._closed = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(path,), name="writer", daemon=True)
+        self.thread.start()
+        self._opened.result()  # re-raises StorageError from opening
+
+    def _run(self, path: Path) -> None:
+        try:
+            storage = Storage(path)
+        except BaseException as exc:
+            self._opened.set_exception(exc)
+            return
+        self._opened.set_result(None)
+        try:
+            while True:
+                job = self._jobs.get()
+                if job is None:
+                    break
+                fn, fut = job
+                if not fut.set_running_or_notify_cancel():
+                    continue
+                try:
+                    fut.set_result(fn(storage))
+                except BaseException as exc:
+                    fut.set_exception(exc)
+        finally:
+            self._closed.set()
+            storage.close()
+            while True:  # fail whatever was queued behind the stop
+                try:
+                    left = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if left is not None:
+                    left[1].set_exception(WriterClosed("The database is closed."))
+
+    def call(self, fn: Callable[[Storage], T]) -> T:
+        if self._closed.is_set():
+            raise WriterClosed("The database is closed.")
+        fut: Future[T] = Future()
+        self._jobs.put((fn, fut))
+        return fut.result()
+
+    def close(self, timeout: float) -> None:
+        self._jobs.put(None)
+        self.thread.join(timeout)
+
+
+class StorageProxy:
+    """Looks like a Storage; every method call runs on the writer thread."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._writer.call(lambda st: getattr(st, name)(*args, **kwargs))
+
+        return call
+
+
+@dataclass
+class Stats:
+    started: datetime
+    last_poll: datetime | None = None
+    polls: int = 0
+    failing: set[str] = field(default_factory=set)
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        notifier: Notifier | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config_path = config_path
+        self.notifier = notifier or Notifier()
+        self.now = now
+        self.config: Config = config_mod.load(config_path)  # ConfigError: exit 78
+        self.stopping = threading.Event()
+        self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.generation: dict[str, int] = {}
+        self.hosts_busy: set[str] = set()
+        self.host_free_at: dict[str, float] = {}
+        self.host_next_slot: dict[str, float] = {}
+        self.gate_lock = threading.Lock()
+        self.delivery_lock = threading.Lock()  # one delivery pass at a time
+        self.beat_at = time.monotonic()
+        self.stats = Stats(started=now())
+        self.writer: Writer | None = None
+        self.storage: Storage = cast(Storage, None)
+        self.scheduler: Scheduler | None = None
+        self.fetcher = self._new_fetcher(self.config)
+
+    @staticmethod
+    def _new_fetcher(cfg: Config) -> Fetcher:
+        s = cfg.settings
+        return Fetcher(
+            timeout=s.timeout,
+            max_body=s.max_body,
+            user_agent=s.user_agent or None,
+            pool_size=max(16, s.workers * 2),
+        )
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start, serve until SIGTERM/SIGINT, stop. Returns the exit code."""
+        self._install_signals()
+        self.start()
+        try:
+            self._main_loop()
+        finally:
+            self.stop()
+        return 0
+
+    def start(self) -> None:
+        cfg = self.config
+        self.writer = Writer(cfg.settings.database)
+        self.storage = cast(Storage, StorageProxy(self.writer))
+        self.storage.ensure_sources((s.name, s.url) for s in cfg.sources)
+        workers = max(4, cfg.settings.workers * 2)
+        self.scheduler = Scheduler(workers)
+        states = self.storage.source_states()
+        now = self.now()
+        for source in cfg.sources:
+            state = states.get(source.name)
+            first = schedule.first_run(
+                source.name, source.interval, state.next_due if state else None, now
+            )
+            self._schedule(source.name, first)
+        self.scheduler.every("deliver", DELIVERY_EVERY, self.deliver_job, executor="alerts")
+        self.scheduler.every("prune", PRUNE_EVERY, self.prune_job, first=now)
+        beat = min(5.0, (self.notifier.watchdog_interval or 10.0) / 2)
+        self.scheduler.every("heartbeat", beat, self._beat, executor="beat", first=now)
+        self.scheduler.start()
+        log.info(
+            "weightwatch running: %d sources, %d rules, %d channels; database %s.",
+            len(cfg.sources),
+            len(cfg.rules),
+            len(cfg.channels),
+            cfg.settings.database,
+        )
+        self.notifier.ready(self.status_line())
+
+    def _install_signals(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            self.events.put("reload" if signum == signal.SIGHUP else "stop")
+
+        signal.signal(signal.SIGHUP, handler)
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def _main_loop(self) -> None:
+        ping = self.notifier.watchdog_interval
+        tick = min(ping, 5.0) if ping else 5.0
+        last_status = ""
+        while True:
+            try:
+                event = self.events.get(timeout=tick)
+            except queue.Empty:
+                event = ""
+            if ping and self.healthy(2 * ping):
+                self.notifier.watchdog()
+            if event == "stop":
+                return
+            if event == "reload":
+                self.reload()
+            line = self.status_line()
+            if line != last_status:
+                self.notifier.status(line)
+                last_status = line
+
+    def healthy(self, max_silence: float) -> bool:
+        """The scheduler runs jobs and the writer is alive: only then ping the watchdog."""
+        return (
+            self.scheduler is not None
+            and self.scheduler.running
+            and self.writer is not None
+            and self.writer.thread.is_alive()
+            and time.monotonic() - self.beat_at < max_silence
+        )
+
+    def _beat(self) -> None:
+        self.beat_at = time.monotonic()
+
+    def stop(self) -> None:
+        """No new polls; in-flight ones are abandoned; one bounded delivery; close the DB."""
+        log.info("Stopping.")
+        self.notifier.stopping()
+        self.stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        if self.writer is not None:
+            last = threading.Thread(target=self._last_delivery, name="last-delivery", daemon=True)
+            last.start()
+            last.join(STOP_DELIVERY_BUDGET)
+            self.writer.close(STOP_WRITER_BUDGET)
+        log.info("Stopped.")
+
+    def _last_delivery(self) -> None:
+        """One bounded delivery pass while stopping; no send starts that could not be recorded.
+
+        It first waits for a delivery run in progress (whose senders stop after their
+        current send) instead of sending the same pending alerts from a second pass.
+        """
+        end = time.monotonic() + STOP_DELIVERY_BUDGET - 0.3
+        if not self.delivery_lock.acquire(timeout=STOP_DELIVERY_BUDGET / 2):
+            return
+        send_timeout = 1.0
+        try:
+            deliver_pending(
+                self.config,
+                self.storage,
+                now=self.now,
+                timeout=send_timeout,
+                respect_backoff=True,
+                should_stop=lambda: time.monotonic() + send_timeout > end,
+            )
+        except StorageError:
+            pass
+        except Exception:
+            log.exception("The last delivery before stopping failed.")
+        finally:
+            self.delivery_lock.release()
+
+    # -- reload --------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """SIGHUP: validate the whole new file first; if it is bad keep the old config."""
+        self.notifier.reloading()
+        try:
+            new = config_mod.load(self.config_path)
+        except ConfigError as exc:
+            log.error("Reload refused; still running the previous config.\n%s", exc)
+            self.notifier.ready(self.status_line())
+            return
+        old = self.config
+        if new.settings.database != old.settings.database:
+            log.warning("settings.database changed; that takes effect at the next restart.")
+        if (new.settings.timeout, new.settings.max_body, new.settings.user_agent) != (
+            old.settings.timeout,
+            old.settings.max_body,
+            old.settings.user_agent,
+        ):
+            self.fetcher = self._new_fetcher(new)
+        before = {s.name: s for s in old.sources}
+        after = {s.name: s for s in new.sources}
+        self.storage.ensure_sources((s.name, s.url) for s in new.sources)
+        self.config = new  # rules and channels: every poll and delivery takes a snapshot
+        now = self.now()
+        added = [n for n in after if n not in before]
+        removed = [n for n in before if n not in after]
+        changed = [n for n in after if n in before and after[n] != before[n]]
+        assert self.scheduler is not None
+        for name in removed:
+            self.generation[name] = self.generation.get(name, 0) + 1
+            self.scheduler.remove(f"source:{name}")
+        for name in added + changed:
+            source = after[name]
+            self._schedule(name, now + timedelta(seconds=schedule.spread(name, source.interval)))
+        log.info(
+            "Reloaded %s: %d sources (%d added, %d removed, %d changed), %d rules, %d channels.",
+            self.config_path,
+            len(new.sources),
+            len(added),
+            len(removed),
+            len(changed),
+            len(new.rules),
+            len(new.channels),
+        )
+        self.notifier.ready(self.status_line())
+
+    # -- jobs ----------------------------------------------------------------------
+
+    def _schedule(
+        self, name: str, when: datetime, due: datetime | None = None, queued: bool = False
+    ) -> None:
+        gen = self.generation.get(name, 0) + 1
+        self.generation[name] = gen
+        assert self.scheduler is not None
+        self.scheduler.at(f"source:{name}", when, self.poll_job, name, gen, due or when, queued)
+
+    def poll_job(
+        self, name: str, gen: int, due: datetime | None = None, queued: bool = False
+    ) -> None:
+        if self.stopping.is_set() or self.generation.get(name) != gen:
+            return
+        cfg = self.config
+        source = next((s for s in cfg.sources if s.name == name), None)
+        if source is None:
+            return
+        try:
+            self._poll(cfg, source, gen, due, queued)
+        except StorageError:
+            if not self.stopping.is_set():
+                log.exception("%s: could not record the poll.", name)
+                self._reschedule(source, gen, delay=source.interval)
+        except Exception:
+            log.exception("%s: unexpected error; the source will be polled again.", name)
+            self._reschedule(source, gen, delay=source.interval)
+
+    def _poll(
+        self, cfg: Config, source: Source, gen: int, due: datetime | None, queued: bool
+    ) -> None:
+        state = self.storage.source_state(source.name)
+        if state is None:
+            return
+        now = self.now()
+        if decide.is_waiting(state.not_before, now):
+            assert state.not_before is not None
+            wait = (state.not_before - now).total_seconds()
+            self._reschedule(source, gen, delay=wait)
+            return
+        host = host_of(state.permanent_url or source.url)
+        busy_for = self._claim_host(host, queued)
+        if busy_for > 0:
+            # Its host is in use: come back when it is free rather than hold a pool
+            # thread, so one crowded host never delays the sources of other hosts.
+            if self.generation.get(source.name) == gen and not self.stopping.is_set():
+                when = self.now() + timedelta(seconds=busy_for)
+                self._schedule(source.name, when, due=due, queued=True)
+            return
+        try:
+            if due is not None:
+                late = (self.now() - due).total_seconds()
+                log.debug("%s: poll started %.3f s after it was due.", source.name, late)
+            if self.stopping.is_set():
+                return
+            fetched = fetch_source(self.fetcher, source, state)
+        finally:
+            self._release_host(host)
+        if self.stopping.is_set():
+            return  # abandoned: not recorded, so it is simply polled again after a restart
+        outcome = self.writer_call(lambda st: store_poll(cfg, st, fetched, self.now(), False))
+        after = self.storage.source_state(source.name)
+        failures = after.consecutive_failures if after else 0
+        retry_after = None
+        if after and after.not_before:
+            retry_after = (after.not_before - self.now()).total_seconds()
+        max_age = None
+        if fetched.response is not None:
+            max_age = schedule.max_age_of(fetched.response.headers.get("cache-control"))
+        ttl = fetched.feed.ttl if fetched.feed is not None else None
+        delay = schedule.next_delay(
+            source.interval,
+            failures=failures,
+            retry_after=retry_after,
+            max_age=max_age,
+            ttl=ttl,
+            rand=random.random(),
+        )
+        self.stats.last_poll = self.now()
+        self.stats.polls += 1
+        if outcome.status == "error":
+            self.stats.failing.add(source.name)
+        else:
+            self.stats.failing.discard(source.name)
+        self._reschedule(source, gen, delay=delay)
+
+    def writer_call(self, fn: Callable[[Storage], T]) -> T:
+        assert self.writer is not None
+        return self.writer.call(fn)
+
+    def _reschedule(self, source: Source, gen: int, *, delay: float) -> None:
+        if self.stopping.is_set() or self.generation.get(source.name) != gen:
+            return  # stopping, or a reload rescheduled this source meanwhile
+        when = self.now() + timedelta(seconds=max(delay, 0.0))
+        try:
+            self.storage.set_next_due(source.name, when)
+        except StorageError:
+            return
+        self._schedule(source.name, when)
+
+    def _claim_host(self, host: str, queued: bool) -> float:
+        """0 when this poll may use ``host`` now (it is then marked busy), else seconds to wait.
+
+        One request at a time per host, ``HOST_SPACING`` seconds from the end of one to the
+        start of the next. Polls that must wait get successive slots and a poll coming back
+        for its slot (``queued``) goes before newcomers, so an overloaded host serves its
+        sources in turn: each is polled late, none is starved.
+        """
+        with self.gate_lock:
+            now = time.monotonic()
+            free_at = self.host_free_at.get(host, 0.0)
+            free = host not in self.hosts_busy and free_at <= now
+            if queued:  # back for its slot: it keeps its turn until the host is free
+                if free:
+                    self.hosts_busy.add(host)
+                    return 0.0
+                return max(free_at - now, 0.2)
+            line = self.host_next_slot.get(host, 0.0) > now  # others are waiting their turn
+            if free and not line:
+                self.hosts_busy.add(host)
+                return 0.0
+            slot = max(self.host_next_slot.get(host, 0.0), free_at, now + 0.05)
+            self.host_next_slot[host] = slot + HOST_SPACING
+            return slot - now
+
+    def _release_host(self, host: str) -> None:
+        with self.gate_lock:
+            self.hosts_busy.discard(host)
+            self.host_free_at[host] = time.monotonic() + HOST_SPACING
+
+    def deliver_job(self) -> None:
+        if self.stopping.is_set():
+            return
+        with self.delivery_lock:
+            try:
+                deliver_pending(
+                    self.config,
+                    self.storage,
+                    now=self.now,
+                    timeout=self.config.settings.timeout,
+                    respect_backoff=True,
+                    should_stop=self.stopping.is_set,
+                )
+            except StorageError:
+                if not self.stopping.is_set():
+                    log.exception("Delivering alerts failed.")
+
+    def prune_job(self) -> None:
+        if self.stopping.is_set():
+            return
+        cutoff = self.now() - timedelta(seconds=self.config.settings.retention)
+        try:
+            pruned = self.storage.prune_text(cutoff)
+        except StorageError:
+            return
+        if pruned:
+            log.info("Forgot the text of %d items older than the retention period.", pruned)
+
+    # -- status --------------------------------------------------------------------
+
+    def status_line(self) -> str:
+        cfg = self.config
+        try:
+            counts = self.storage.counts()
+            day = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
+            today = self.storage.hits_since(day)
+        except StorageError:
+            return "stopping"
+        failing = len(self.stats.failing)
+        last = f"{self.stats.last_poll:%H:%M:%S} UTC" if self.stats.last_poll else "none yet"
+        return (
+            f"{len(cfg.sources)} sources ({failing} failing), last poll {last},"
+            f" {today} hits today, {counts['pending']} alerts pending"
+        )
+
+
+def run(config_path: Path) -> int:
+    daemon = Daemon(config_path)
+    code = daemon.run()
+    logging.shutdown()
+    os._exit(code)  # in-flight fetches are abandoned: do not wait for their threads

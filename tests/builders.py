@@ -1,0 +1,67 @@
+"""Builders shared by the test modules: configs written as a user would write them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from servers import HTTPTestServer, WebhookReceiver
+from weightwatch import config as config_mod
+
+OPENAI_RULE = (
+    'OpenAI AND ("release weights" OR "open-weight" OR "open-source GPT-4")'
+    ' AND NOT "Weight Watchers"'
+)
+
+
+def write_config(
+    tmp_path: Path,
+    sources: dict[str, str],
+    channels: dict[str, list[str]],
+    rules: list[dict[str, Any]],
+    settings: str = "",
+) -> config_mod.Config:
+    lines = [
+        "[settings]",
+        f'database = "{(tmp_path / "ww.db").as_posix()}"',
+        'timeout = "3s"',
+        settings,
+        "[channels]",
+    ]
+    for name, urls in channels.items():
+        lines.append(f"{name} = {json.dumps(urls)}")
+    for name, url in sources.items():
+        lines += ["[[source]]", f'name = "{name}"', f'url = "{url}"']
+    for rule in rules:
+        lines.append("[[rule]]")
+        for key, value in rule.items():
+            lines.append(f"{key} = {json.dumps(value)}")
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config_mod.load(path, env={})
+
+
+def one_source(
+    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
+) -> config_mod.Config:
+    """Source "a" at /a.xml, the OpenAI rule, alerts to the webhook."""
+    return write_config(
+        tmp_path,
+        {"a": http_server.url("/a.xml")},
+        {"hook": [webhook.apprise_url]},
+        [{"name": "oa", "query": OPENAI_RULE, "notify": ["hook"]}],
+    )
+
+
+def db_rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(tmp_path / "ww.db")
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def titles(received: list[dict[str, Any]]) -> list[str]:
+    return [r["title"] for r in received]

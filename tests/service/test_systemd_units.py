@@ -1,0 +1,79 @@
+"""The unit files in systemd/ are valid, hardened, and say what docs/systemd.md promises."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UNITS = ROOT / "systemd"
+ANALYZE = shutil.which("systemd-analyze")
+needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
+WEIGHTWATCH = str(Path(sys.executable).with_name("weightwatch"))
+
+
+def unit_with_real_binary(tmp_path: Path, name: str) -> Path:
+    """A copy of the unit whose ExecStart points at this venv's weightwatch (verify checks it)."""
+    text = (UNITS / name).read_text(encoding="utf-8")
+    text = re.sub(r"(ExecStart=)\S+/weightwatch(?=\s)", rf"\g<1>{WEIGHTWATCH}", text)
+    out = tmp_path / name
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def keys(name: str) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser(strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(UNITS / name, encoding="utf-8")
+    return parser
+
+
+@pytest.mark.parametrize("name", ["weightwatch.service", "weightwatch-user.service"])
+def test_units_declare_notify_reload_and_no_restart_loop_on_config_errors(name: str) -> None:
+    service = keys(name)["Service"]
+    assert service["Type"] == "notify"
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    assert service["Restart"] == "on-failure"
+    assert service["RestartPreventExitStatus"] == "78"
+    assert "WatchdogSec" in service
+    assert re.search(r"weightwatch run\b", service["ExecStart"])
+
+
+def test_system_unit_keeps_state_and_config_in_systemd_directories() -> None:
+    service = keys("weightwatch.service")["Service"]
+    assert service["StateDirectory"] == "weightwatch"
+    assert service["ConfigurationDirectory"] == "weightwatch"
+    assert service["DynamicUser"] == "yes"
+
+
+@needs_analyze
+@pytest.mark.parametrize("name", ["weightwatch.service", "weightwatch-user.service"])
+def test_systemd_analyze_verify_prints_nothing(tmp_path: Path, name: str) -> None:
+    unit = unit_with_real_binary(tmp_path, name)
+    result = subprocess.run(
+        [str(ANALYZE), "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    # verify exits 0 even on warnings: any output at all is a problem.
+    assert result.returncode == 0
+    assert result.stdout.strip() == "" and result.stderr.strip() == ""
+
+
+@needs_analyze
+def test_system_unit_is_rated_ok_by_systemd_analyze_security(tmp_path: Path) -> None:
+    unit = unit_with_real_binary(tmp_path, "weightwatch.service")
+    result = subprocess.run(
+        [str(ANALYZE), "security", "--offline=yes", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    match = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= 2.0
+    assert match.group(2) == "OK"
