@@ -44,7 +44,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from weightwatch.matching import story
-from weightwatch.storage.store import NewHit, Storage
+from weightwatch.storage.store import Storage
+from weightwatch.types import NewHit
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADLINES = ROOT.parent / "shared" / "corpus" / "headlines"

@@ -1,7 +1,13 @@
-"""Plain values passed between the pure core and the thin shell."""
+"""Plain values passed between the layers: the pure core (sources policy, matching,
+delivery policy and routing) and the shell (service, storage).
+
+Every value that crosses a layer lives here, so a layer depends on this module rather
+than on another layer's internals. Nothing here imports anything of weightwatch.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,3 +65,246 @@ class PageResult:
     title: str
     blocks: tuple[Block, ...] = ()
     warning: str = ""
+
+
+# -- sources: stored state and what a poll changes -----------------------------------
+
+
+@dataclass(frozen=True)
+class SourceState:
+    name: str
+    url: str
+    permanent_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    primed: bool = False
+    last_poll: datetime | None = None
+    last_ok: datetime | None = None
+    last_status: str | None = None
+    last_http_status: int | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    not_before: datetime | None = None
+    kind: str | None = None
+    items_total: int = 0
+    next_due: datetime | None = None
+    health: str = "ok"
+    last_new_item: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a 200 response replaces: its HTTP validators and the kind of body it was."""
+
+    etag: str | None
+    last_modified: str | None
+    kind: str | None
+
+
+@dataclass(frozen=True)
+class SourceUpdate:
+    """What one poll changes in a source's stored state (``sources.health`` decides it,
+    ``Storage.record_poll`` / ``record_failure`` write it, one column per field).
+
+    The first fields are written every time (``None`` stores NULL). The last ones are
+    optional: ``None`` (``False`` for ``primed``) leaves the stored value as it was.
+    """
+
+    last_poll: datetime
+    last_status: str  # "ok", "not modified", "error"
+    last_http_status: int | None = None
+    last_error: str | None = None  # a failure's message, or a salvaged feed's warning
+    consecutive_failures: int = 0
+    not_before: datetime | None = None  # Retry-After: not polled again before then
+    # -- None: unchanged
+    health: str | None = None  # "ok", "broken", "stale"
+    last_ok: datetime | None = None
+    primed: bool = False  # True: the first poll is recorded (never set back)
+    validators: Validators | None = None  # a 200: etag, last_modified and kind replaced
+    permanent_url: str | None = None
+    last_new_item: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PageBlocks:
+    """A watched page's poll: every fingerprint on it now (None: unchanged, a 304, so those
+    of the last poll); fingerprints last seen before ``forget_before`` are forgotten."""
+
+    fingerprints: list[str] | None
+    forget_before: datetime
+
+
+# -- hits and alerts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    """One message to queue for one channel URL (rendered; ``data`` is its JSON payload)."""
+
+    channel: str
+    url_key: str
+    masked_url: str
+    title: str
+    body: str
+    format: str = "text"
+    data: str | None = None
+    rule_digest: str | None = None
+    kind: str = "hit"
+    event_key: str | None = None  # health alerts: one row per (event, URL)
+
+
+@dataclass(frozen=True)
+class NewHit:
+    """A hit to insert with the alerts it queues."""
+
+    rule: str
+    source: str
+    item_id: str
+    link: str
+    title: str
+    title_key: str
+    published: datetime | None
+    terms: tuple[str, ...]
+    snippet: str
+    duplicate_of: int | None = None
+    duplicate_reason: str | None = None
+    alerts: tuple[NewAlert, ...] = ()
+    # Story clustering (weightwatch.matching.story): the features JSON and the words to index. A hit
+    # whose story starts earlier in the same ``record_poll`` names that hit by its position
+    # in the list instead of ``duplicate_of`` (it has no id yet).
+    story_features: str = ""
+    story_words: tuple[str, ...] = ()
+    duplicate_of_batch: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    hit_id: int | None
+    channel: str
+    url_key: str
+    masked_url: str
+    title: str
+    body: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created: datetime | None = None
+    updated: datetime | None = None
+    kind: str = "hit"
+    format: str = "text"
+    data: str | None = None
+    rule_digest: str | None = None
+    hold: str | None = None
+    next_attempt: datetime | None = None
+    sent: datetime | None = None
+    digest_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    """One channel URL a rule notifies (``url_key`` names it without the secret URL)."""
+
+    channel: str
+    url: str
+    url_key: str
+    masked_url: str
+
+
+# -- stories: what the decider needs from storage ------------------------------------
+
+
+@dataclass(frozen=True)
+class StoryLookup:
+    """What a batch of new hits needs to know about stored stories: the (rule, canonical
+    link) pairs and the (rule, lookup word) pairs of its hits, the start of the dedup
+    window, and how many of each word's newest hits to read (``story.TUNING.per_word``)."""
+
+    links: frozenset[tuple[str, str]]
+    words: frozenset[tuple[str, str]]
+    since: datetime
+    per_word: int
+
+
+@dataclass(frozen=True)
+class StoredHit:
+    """A stored hit that a new hit may join: its story's first hit, its features JSON."""
+
+    first_id: int
+    features: str
+
+
+@dataclass(frozen=True)
+class StoryContext:
+    """Stored stories as one read for a batch (``Storage.story_context``).
+
+    ``linked``: (rule, link) -> the first hit of the story of the oldest stored hit of that
+    rule with that link, at any age. ``recent``: (rule, word) -> the ids of that rule's
+    newest hits (at most ``per_word``) indexed under the word inside the window, newest
+    first. ``hits``: each such hit that has story features. ``sources``: each first hit
+    named above -> the sources of its story's hits.
+    """
+
+    linked: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    recent: Mapping[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
+    hits: Mapping[int, StoredHit] = field(default_factory=dict)
+    sources: Mapping[int, frozenset[str]] = field(default_factory=dict)
+
+
+# -- the outcome of a poll cycle -------------------------------------------------------
+
+
+@dataclass
+class SourceOutcome:
+    source: str
+    status: str  # "ok", "not modified", "error", "waiting"
+    new_items: int = 0
+    hits: int = 0
+    alerts: int = 0
+    error: str = ""
+    duration: float = 0.0
+    primed: bool = False  # first poll: recorded without alerting
+
+
+@dataclass
+class DeliveryOutcome:
+    sent: int = 0
+    retry: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CycleSummary:
+    sources: list[SourceOutcome] = field(default_factory=list)
+    delivery: DeliveryOutcome = field(default_factory=DeliveryOutcome)
+    pending: int = 0
+    duration: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.sources if o.status == status)
+
+    def render(self) -> str:
+        ok = self.count("ok") + self.count("not modified")
+        failed = self.count("error")
+        waiting = self.count("waiting")
+        new = sum(o.new_items for o in self.sources)
+        hits = sum(o.hits for o in self.sources)
+        lines = [
+            f"{len(self.sources)} sources: {ok} ok ({self.count('not modified')} not modified),"
+            f" {failed} failed" + (f", {waiting} waiting for Retry-After" if waiting else "") + ".",
+            f"{new} new items, {hits} hits; alerts: {self.delivery.sent} sent,"
+            f" {self.pending} pending, {self.delivery.failed} failed. ({self.duration:.1f} s)",
+        ]
+        primed = [o.source for o in self.sources if o.primed]
+        if primed:
+            lines.append(
+                f"First poll of {len(primed)} source(s): their current items were recorded"
+                " without alerting (use --backfill to alert on them)."
+            )
+        for o in self.sources:
+            if o.status == "error":
+                lines.append(f"  failed: {o.source}: {o.error}")
+        for error in self.delivery.errors:
+            lines.append(f"  alert not delivered: {error}")
+        return "\n".join(lines)

@@ -22,7 +22,8 @@ from weightwatch import cli
 from weightwatch import config as config_mod
 from weightwatch.matching import story
 from weightwatch.service.poll import run_once
-from weightwatch.storage.store import NewHit, Storage, migrations
+from weightwatch.storage.store import Storage, migrations
+from weightwatch.types import NewHit
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PAIRS = DATA / "story_pairs.tsv"

@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,66 +40,23 @@ from weightwatch.sources import feeds as _parser
 from weightwatch.sources import health as decide
 from weightwatch.sources import page as _page
 from weightwatch.sources.http import Conditional, Fetcher, Response
-from weightwatch.storage.store import AlertRow, NewAlert, NewHit, PageBlocks, SourceState, Storage
-from weightwatch.types import FeedResult, Item, PageResult
+from weightwatch.storage.store import Storage
+from weightwatch.types import (
+    AlertRow,
+    AlertTarget,
+    CycleSummary,
+    DeliveryOutcome,
+    FeedResult,
+    Item,
+    NewAlert,
+    NewHit,
+    PageBlocks,
+    PageResult,
+    SourceOutcome,
+    SourceState,
+)
 
 log = logging.getLogger("weightwatch")
-
-
-@dataclass
-class SourceOutcome:
-    source: str
-    status: str  # "ok", "not modified", "error", "waiting"
-    new_items: int = 0
-    hits: int = 0
-    alerts: int = 0
-    error: str = ""
-    duration: float = 0.0
-    primed: bool = False  # first poll: recorded without alerting
-
-
-@dataclass
-class DeliveryOutcome:
-    sent: int = 0
-    retry: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass
-class CycleSummary:
-    sources: list[SourceOutcome] = field(default_factory=list)
-    delivery: DeliveryOutcome = field(default_factory=DeliveryOutcome)
-    pending: int = 0
-    duration: float = 0.0
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.sources if o.status == status)
-
-    def render(self) -> str:
-        ok = self.count("ok") + self.count("not modified")
-        failed = self.count("error")
-        waiting = self.count("waiting")
-        new = sum(o.new_items for o in self.sources)
-        hits = sum(o.hits for o in self.sources)
-        lines = [
-            f"{len(self.sources)} sources: {ok} ok ({self.count('not modified')} not modified),"
-            f" {failed} failed" + (f", {waiting} waiting for Retry-After" if waiting else "") + ".",
-            f"{new} new items, {hits} hits; alerts: {self.delivery.sent} sent,"
-            f" {self.pending} pending, {self.delivery.failed} failed. ({self.duration:.1f} s)",
-        ]
-        primed = [o.source for o in self.sources if o.primed]
-        if primed:
-            lines.append(
-                f"First poll of {len(primed)} source(s): their current items were recorded"
-                " without alerting (use --backfill to alert on them)."
-            )
-        for o in self.sources:
-            if o.status == "error":
-                lines.append(f"  failed: {o.source}: {o.error}")
-        for error in self.delivery.errors:
-            lines.append(f"  alert not delivered: {error}")
-        return "\n".join(lines)
 
 
 @dataclass
@@ -543,7 +500,7 @@ def _alerts_for(
 ) -> tuple[NewAlert, ...]:
     """One message per channel URL, naming every rule that sends this item to that URL."""
     by_name = {r.name: r for r in rules}
-    per_url: dict[str, tuple[decide.AlertTarget, list[tuple[str, query.Match, str]]]] = {}
+    per_url: dict[str, tuple[AlertTarget, list[tuple[str, query.Match, str]]]] = {}
     for entry in originals:
         for target in decide.alert_targets([by_name[entry[0]]], config.channels):
             per_url.setdefault(target.url_key, (target, []))[1].append(entry)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from weightwatch.config import Channel, Rule
 from weightwatch.errors import HTTPStatusError, SourceError
-from weightwatch.types import Item
+from weightwatch.types import AlertTarget, Item
 
 MAX_RETRY_AFTER = 24 * 3600.0  # a server cannot park a source for longer than a day
 
@@ -37,14 +36,6 @@ def new_items(items: Iterable[Item], known_ids: set[str]) -> list[Item]:
             seen.add(item.id)
             out.append(item)
     return out
-
-
-@dataclass(frozen=True)
-class AlertTarget:
-    channel: str
-    url: str
-    url_key: str
-    masked_url: str
 
 
 def alert_targets(rules: Iterable[Rule], channels: dict[str, Channel]) -> list[AlertTarget]:

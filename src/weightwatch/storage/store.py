@@ -24,7 +24,6 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 import sqlite_utils
 
 from weightwatch.errors import StorageError
-from weightwatch.types import Item
+from weightwatch.types import AlertRow, Item, NewAlert, NewHit, PageBlocks, SourceState
 
 migrations = sqlite_utils.Migrations("weightwatch")
 
@@ -279,101 +278,6 @@ def iso(moment: datetime | None) -> str | None:
 
 def from_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-@dataclass(frozen=True)
-class SourceState:
-    name: str
-    url: str
-    permanent_url: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    primed: bool = False
-    last_poll: datetime | None = None
-    last_ok: datetime | None = None
-    last_status: str | None = None
-    last_http_status: int | None = None
-    last_error: str | None = None
-    consecutive_failures: int = 0
-    not_before: datetime | None = None
-    kind: str | None = None
-    items_total: int = 0
-    next_due: datetime | None = None
-    health: str = "ok"
-    last_new_item: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PageBlocks:
-    """A watched page's poll: every fingerprint on it now (None: unchanged, a 304, so those
-    of the last poll); fingerprints last seen before ``forget_before`` are forgotten."""
-
-    fingerprints: list[str] | None
-    forget_before: datetime
-
-
-@dataclass(frozen=True)
-class NewAlert:
-    """One message to queue for one channel URL (rendered; ``data`` is its JSON payload)."""
-
-    channel: str
-    url_key: str
-    masked_url: str
-    title: str
-    body: str
-    format: str = "text"
-    data: str | None = None
-    rule_digest: str | None = None
-    kind: str = "hit"
-    event_key: str | None = None  # health alerts: one row per (event, URL)
-
-
-@dataclass(frozen=True)
-class NewHit:
-    """A hit to insert with the alerts it queues."""
-
-    rule: str
-    source: str
-    item_id: str
-    link: str
-    title: str
-    title_key: str
-    published: datetime | None
-    terms: tuple[str, ...]
-    snippet: str
-    duplicate_of: int | None = None
-    duplicate_reason: str | None = None
-    alerts: tuple[NewAlert, ...] = ()
-    # Story clustering (weightwatch.matching.story): the features JSON and the words to index. A hit
-    # whose story starts earlier in the same ``record_poll`` names that hit by its position
-    # in the list instead of ``duplicate_of`` (it has no id yet).
-    story_features: str = ""
-    story_words: tuple[str, ...] = ()
-    duplicate_of_batch: int | None = None
-
-
-@dataclass(frozen=True)
-class AlertRow:
-    id: int
-    hit_id: int | None
-    channel: str
-    url_key: str
-    masked_url: str
-    title: str
-    body: str
-    status: str
-    attempts: int
-    last_error: str | None
-    created: datetime | None = None
-    updated: datetime | None = None
-    kind: str = "hit"
-    format: str = "text"
-    data: str | None = None
-    rule_digest: str | None = None
-    hold: str | None = None
-    next_attempt: datetime | None = None
-    sent: datetime | None = None
-    digest_id: int | None = None
 
 
 class Storage:
