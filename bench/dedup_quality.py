@@ -45,7 +45,7 @@ from pathlib import Path
 
 from weightwatch.matching import story
 from weightwatch.storage.store import Storage
-from weightwatch.types import NewHit
+from weightwatch.types import NewHit, SourceUpdate
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADLINES = ROOT.parent / "shared" / "corpus" / "headlines"
@@ -128,7 +128,11 @@ def replay(items: Sequence[Headline]) -> tuple[list[int], list[str], list[int]]:
             story_words=tuple(feats.index_words()),
         )
         (hit_id,) = storage.record_poll(
-            "bench", now=h.when, items=[], hits=[hit], state={"last_poll": h.when}
+            "bench",
+            now=h.when,
+            items=[],
+            hits=[hit],
+            state=SourceUpdate(last_poll=h.when, last_status="ok"),
         )
         ids[hit_id] = n
         first.append(ids[best[0][0]] if best else n)

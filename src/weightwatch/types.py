@@ -7,7 +7,7 @@ than on another layer's internals. Nothing here imports anything of weightwatch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -216,14 +216,19 @@ class AlertTarget:
 
 @dataclass(frozen=True)
 class StoryLookup:
-    """What a batch of new hits needs to know about stored stories: the (rule, canonical
-    link) pairs and the (rule, lookup word) pairs of its hits, the start of the dedup
-    window, and how many of each word's newest hits to read (``story.TUNING.per_word``)."""
+    """What a batch of new hits needs to know about stored stories (``Storage.story_context``).
 
-    links: frozenset[tuple[str, str]]
-    words: frozenset[tuple[str, str]]
-    since: datetime
-    per_word: int
+    ``links``: the (rule, canonical link) pairs of its hits. ``words``: per hit that looks
+    for a similar story, its rule and its lookup words with their weights. Each word brings
+    its rule's ``per_word`` newest hits created at or after ``since``; per hit, the
+    ``limit`` sharing the most weight are its candidates (``StoryContext.candidates``).
+    """
+
+    links: frozenset[tuple[str, str]] = frozenset()
+    words: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    since: datetime | None = None
+    per_word: int = 0
+    limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -236,19 +241,29 @@ class StoredHit:
 
 @dataclass(frozen=True)
 class StoryContext:
-    """Stored stories as one read for a batch (``Storage.story_context``).
+    """Stored stories as one read for a batch of new hits (``Storage.story_context``).
 
-    ``linked``: (rule, link) -> the first hit of the story of the oldest stored hit of that
-    rule with that link, at any age. ``recent``: (rule, word) -> the ids of that rule's
-    newest hits (at most ``per_word``) indexed under the word inside the window, newest
-    first. ``hits``: each such hit that has story features. ``sources``: each first hit
-    named above -> the sources of its story's hits.
+    ``linked``: (rule, link) -> the story (first hit) of the oldest stored hit of that rule
+    with that link, at any age. ``recent``: (rule, word) -> the ids of that rule's newest
+    hits indexed under the word inside the window, newest first (at most ``per_word``).
+    ``hits``: the features of every hit that is a candidate of some hit of the batch.
+    ``sources``: each story named above (first hit id) -> the sources of its hits.
     """
 
     linked: Mapping[tuple[str, str], int] = field(default_factory=dict)
     recent: Mapping[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
     hits: Mapping[int, StoredHit] = field(default_factory=dict)
     sources: Mapping[int, frozenset[str]] = field(default_factory=dict)
+
+    def candidates(self, rule: str, words: Iterable[tuple[str, float]], limit: int) -> list[int]:
+        """The earlier hits of ``rule`` a new hit with these (word, weight)s is compared
+        with: each word's recent hits, the ``limit`` sharing the most weight (ties: newest
+        first), best first. The blocking of ``Storage.story_candidates``, on this read."""
+        shared: dict[int, float] = {}
+        for word, weight in words:
+            for hit_id in self.recent.get((rule, word), ()):
+                shared[hit_id] = shared.get(hit_id, 0.0) + weight
+        return sorted(shared, key=lambda h: (-shared[h], -h))[:limit]
 
 
 # -- the outcome of a poll cycle -------------------------------------------------------

@@ -17,7 +17,7 @@ from conftest import SMTPSink
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import config as config_mod
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 from weightwatch.storage.store import Storage
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import config as config_mod
 from weightwatch.errors import ConfigError
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 
 OLD = Entry("Quarterly update on robot arms", "https://lab.example/robots", guid="r1")
 EVIL = Entry(

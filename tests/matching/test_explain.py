@@ -9,7 +9,7 @@ from pathlib import Path
 from feedgen import Entry, rss
 from servers import HTTPTestServer
 from weightwatch import config as config_mod
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 
 RULE = 'weights AND (release OR "open-weight") AND NOT "Weight Watchers"'
 

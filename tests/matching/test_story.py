@@ -21,9 +21,9 @@ from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import cli
 from weightwatch import config as config_mod
 from weightwatch.matching import story
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 from weightwatch.storage.store import Storage, migrations
-from weightwatch.types import NewHit
+from weightwatch.types import NewHit, SourceUpdate
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 PAIRS = DATA / "story_pairs.tsv"
@@ -317,7 +317,7 @@ def test_story_candidates_are_blocked_by_word_rule_and_window(tmp_path: Path) ->
     s = Storage(tmp_path / "ww.db")
     s.ensure_sources([("s", "https://a.example/feed")])
     t0 = datetime(2026, 2, 17, tzinfo=UTC)
-    state = {"last_poll": t0}
+    state = SourceUpdate(last_poll=t0, last_status="ok")
     old = s.record_poll(
         "s", now=t0, items=[], hits=[hit("r", "Kosovo court hears KLA trial")], state=state
     )
@@ -356,7 +356,7 @@ def test_a_story_started_in_the_same_poll_gets_its_members(tmp_path: Path) -> No
             hit("r", "Peru Congress removes Jeri"),
             hit("r", "Peru ousts Jeri", duplicate_of_batch=0, duplicate_reason="shared words"),
         ],
-        state={"last_poll": now},
+        state=SourceUpdate(last_poll=now, last_status="ok"),
     )
     (row,) = s.stories("r")
     assert row["id"] == ids[0]

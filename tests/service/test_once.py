@@ -19,7 +19,7 @@ from servers import (
     trickle,
 )
 from weightwatch import config as config_mod
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 
 OLD = Entry("Quarterly update on robot arms", "https://lab.example/robots", guid="r1")
 NEWS = Entry(

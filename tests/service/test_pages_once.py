@@ -17,7 +17,7 @@ from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import config as config_mod
 from weightwatch.errors import ConfigError
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 from weightwatch.storage.store import Storage
 
 PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"

@@ -9,7 +9,7 @@ from pathlib import Path
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import config as config_mod
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

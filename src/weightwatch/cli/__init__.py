@@ -266,7 +266,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _once(args: argparse.Namespace) -> int:
-    from weightwatch.service.poll import run_once
+    from weightwatch.service.once import run_once
 
     cfg = _load(args)
     summary = run_once(cfg, backfill=args.backfill)

@@ -122,14 +122,6 @@ _FORMATS = {
     "markdown": apprise.NotifyFormat.MARKDOWN,
     "html": apprise.NotifyFormat.HTML,
 }
-#: Services that render Markdown: ``format = "auto"`` picks markdown for them.
-MARKDOWN_SCHEMES = ("slack", "discord", "tgram", "matrix", "matrixs")
-
-
-def auto_format(url: str) -> str:
-    """The format ``format = "auto"`` means for this URL: markdown where the service renders it."""
-    scheme = url.split("://", 1)[0].lower()
-    return "markdown" if scheme in MARKDOWN_SCHEMES else "text"
 
 
 def send(

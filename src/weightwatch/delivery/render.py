@@ -7,10 +7,12 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from weightwatch.delivery.templates import Template
 from weightwatch.types import Item
+
+if TYPE_CHECKING:
+    from weightwatch.delivery.templates import Template
 
 TITLE_MAX = 200
 

@@ -10,8 +10,10 @@ Threads and who owns what:
 
 A poll job fetches and parses in its own thread (after claiming its host: one request at
 a time per host, ``HOST_SPACING`` apart; a poll whose host is busy reschedules itself for
-when the host is free instead of holding a pool thread), then stores through the writer
-in one transaction, then schedules its own next run from ``schedule.next_delay``.
+when the host is free instead of holding a pool thread), reads the known item ids through
+the writer, matches the new items against the rules in its own thread, then decides the
+stories and stores through the writer in one transaction, then schedules its own next run
+from ``schedule.next_delay``.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ from typing import Any, TypeVar, cast
 from weightwatch import config as config_mod
 from weightwatch.config import Config, Source
 from weightwatch.errors import ConfigError, StorageError
-from weightwatch.service.poll import deliver_pending, fetch_source, host_of, store_poll
+from weightwatch.service.deliver import deliver_pending
+from weightwatch.service.poll import fetch_source, host_of, prepare_poll, read_seen, write_poll
 from weightwatch.service.scheduler import Scheduler
 from weightwatch.service.systemd import Notifier
-from weightwatch.sources import health as decide
-from weightwatch.sources import schedule
+from weightwatch.sources import health, schedule
 from weightwatch.sources.http import Fetcher
 from weightwatch.storage.store import Storage
 
@@ -375,7 +377,7 @@ class Daemon:
         if state is None:
             return
         now = self.now()
-        if decide.is_waiting(state.not_before, now):
+        if health.is_waiting(state.not_before, now):
             assert state.not_before is not None
             wait = (state.not_before - now).total_seconds()
             self._reschedule(source, gen, delay=wait)
@@ -400,7 +402,13 @@ class Daemon:
             self._release_host(host)
         if self.stopping.is_set():
             return  # abandoned: not recorded, so it is simply polled again after a restart
-        outcome = self.writer_call(lambda st: store_poll(cfg, st, fetched, self.now(), False))
+        # Read through the writer, match in this thread, decide and write through the
+        # writer: the story decision reads and writes in one writer call, so two sources
+        # reporting one story at the same time cannot both start it (service.poll).
+        stamp = self.now()
+        seen = self.writer_call(lambda st: read_seen(st, fetched, stamp))
+        prepared = prepare_poll(cfg, fetched, seen, stamp, False)
+        outcome = self.writer_call(lambda st: write_poll(cfg, st, prepared, stamp))
         after = self.storage.source_state(source.name)
         failures = after.consecutive_failures if after else 0
         retry_after = None

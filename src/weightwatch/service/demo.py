@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from weightwatch import config as config_mod
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 
 FEEDS = {
     "/lab-blog.xml": ("lab-blog", "application/rss+xml"),

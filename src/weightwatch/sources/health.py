@@ -1,30 +1,22 @@
-"""Pure decisions of a poll: which items are new, which hits are duplicates, what to alert.
+"""Pure decisions about a source after a poll: which items are new, what its stored state
+becomes (``SourceUpdate``), and its health ("ok", "broken", "stale") with the event to
+report when that changes.
 
 Nothing here does I/O; every function takes ``now`` and plain values. The pipeline
-(``_update``) calls these and does the fetching, storing and sending.
+(``service.poll``) calls these, then writes the result with ``Storage.record_poll`` or
+``Storage.record_failure``. Where a health event is sent is ``delivery.routing``'s business.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
-from weightwatch.config import Channel, Rule
 from weightwatch.errors import HTTPStatusError, SourceError
-from weightwatch.types import AlertTarget, Item
+from weightwatch.types import Item, SourceState, SourceUpdate, Validators
 
 MAX_RETRY_AFTER = 24 * 3600.0  # a server cannot park a source for longer than a day
-
-ALERT_FIRST_RETRY = 30.0  # seconds after the first failed attempt
-ALERT_RETRY_CAP = 3600.0  # retries are at most an hour apart
-ALERT_MAX_AGE = 24 * 3600.0  # then the alert is marked failed and reported
-
-
-def url_key(url: str) -> str:
-    """How an alert row names its channel URL without storing it (URLs may hold secrets)."""
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()
 
 
 def new_items(items: Iterable[Item], known_ids: set[str]) -> list[Item]:
@@ -38,23 +30,6 @@ def new_items(items: Iterable[Item], known_ids: set[str]) -> list[Item]:
     return out
 
 
-def alert_targets(rules: Iterable[Rule], channels: dict[str, Channel]) -> list[AlertTarget]:
-    """The distinct channel URLs the given rules notify, in rule and channel order."""
-    out: list[AlertTarget] = []
-    seen: set[str] = set()
-    for rule in rules:
-        for name in rule.notify:
-            channel = channels.get(name)
-            if channel is None:
-                continue
-            for url, masked in zip(channel.urls, channel.masked_urls, strict=True):
-                key = url_key(url)
-                if key not in seen:
-                    seen.add(key)
-                    out.append(AlertTarget(name, url, key, masked))
-    return out
-
-
 def after_success(
     *,
     now: datetime,
@@ -64,27 +39,24 @@ def after_success(
     permanent_url: str | None,
     kind: str | None,
     warning: str = "",
-) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "last_poll": now,
-        "last_ok": now,
-        "last_status": "not modified" if status == 304 else "ok",
-        "last_http_status": status,
-        "last_error": warning or None,
-        "consecutive_failures": 0,
-        "not_before": None,
-        "primed": 1,
-    }
-    if status != 304:
-        values["etag"] = etag
-        values["last_modified"] = last_modified
-        values["kind"] = kind
-    if permanent_url:
-        values["permanent_url"] = permanent_url
-    return values
+) -> SourceUpdate:
+    """A source's state after a 200 or a 304 (a 304 keeps its validators and kind)."""
+    return SourceUpdate(
+        last_poll=now,
+        last_ok=now,
+        last_status="not modified" if status == 304 else "ok",
+        last_http_status=status,
+        last_error=warning or None,
+        consecutive_failures=0,
+        not_before=None,
+        primed=True,
+        validators=None if status == 304 else Validators(etag, last_modified, kind),
+        permanent_url=permanent_url or None,
+    )
 
 
-def after_failure(*, now: datetime, error: SourceError, failures_before: int) -> dict[str, Any]:
+def after_failure(*, now: datetime, error: SourceError, failures_before: int) -> SourceUpdate:
+    """A source's state after a failed poll; a Retry-After (at most a day) parks it."""
     not_before = None
     status = None
     if isinstance(error, HTTPStatusError):
@@ -92,31 +64,14 @@ def after_failure(*, now: datetime, error: SourceError, failures_before: int) ->
         if error.retry_after:
             wait = min(max(error.retry_after, 0.0), MAX_RETRY_AFTER)
             not_before = now + timedelta(seconds=wait)
-    return {
-        "last_poll": now,
-        "last_status": "error",
-        "last_http_status": status,
-        "last_error": str(error),
-        "consecutive_failures": failures_before + 1,
-        "not_before": not_before,
-    }
-
-
-def alert_retry_due(attempts: int, updated: datetime | None, now: datetime) -> bool:
-    """Whether a pending alert may be tried now: at once if never tried, then with backoff.
-
-    After ``n`` failed attempts the next one waits ``ALERT_FIRST_RETRY * 2**(n-1)`` seconds,
-    at most ``ALERT_RETRY_CAP``.
-    """
-    if attempts <= 0 or updated is None:
-        return True
-    wait = min(ALERT_FIRST_RETRY * 2.0 ** min(attempts - 1, 20), ALERT_RETRY_CAP)
-    return now >= updated + timedelta(seconds=wait)
-
-
-def alert_expired(created: datetime | None, now: datetime) -> bool:
-    """A pending alert older than ``ALERT_MAX_AGE`` is given up on (marked failed)."""
-    return created is not None and now - created > timedelta(seconds=ALERT_MAX_AGE)
+    return SourceUpdate(
+        last_poll=now,
+        last_status="error",
+        last_http_status=status,
+        last_error=str(error),
+        consecutive_failures=failures_before + 1,
+        not_before=not_before,
+    )
 
 
 def is_waiting(not_before: datetime | None, now: datetime) -> bool:
@@ -164,3 +119,33 @@ def source_health(
     elif health == "stale":
         return "ok", None
     return health, None
+
+
+def settle(
+    state: SourceState,
+    update: SourceUpdate,
+    *,
+    new_items: int,
+    stale_after: float | None,
+    now: datetime,
+    max_failures: int,
+    max_silence: float,
+) -> tuple[SourceUpdate, str | None]:
+    """``update`` with the source's health after this poll, and the event to report.
+
+    A poll is a success when ``update`` is one (``last_ok`` set); ``state`` is the source
+    as stored before it.
+    """
+    health, event = source_health(
+        health=state.health,
+        ok=update.last_ok is not None,
+        failures=update.consecutive_failures,
+        last_ok=state.last_ok,
+        new_items=new_items,
+        last_new_item=state.last_new_item or state.last_ok,
+        stale_after=stale_after,
+        now=now,
+        max_failures=max_failures,
+        max_silence=max_silence,
+    )
+    return replace(update, health=health), event

@@ -26,12 +26,25 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 
 from weightwatch.errors import StorageError
-from weightwatch.types import AlertRow, Item, NewAlert, NewHit, PageBlocks, SourceState
+from weightwatch.types import (
+    AlertRow,
+    Item,
+    NewAlert,
+    NewHit,
+    PageBlocks,
+    SourceState,
+    SourceUpdate,
+    StoredHit,
+    StoryContext,
+    StoryLookup,
+)
+
+T = TypeVar("T")
 
 migrations = sqlite_utils.Migrations("weightwatch")
 
@@ -435,27 +448,85 @@ class Storage:
         ``limit`` hits sharing the most weight are returned (ties: newest first). Cost is
         bounded by ``len(words) * per_word`` index entries whatever the history size.
         """
-        after = int(since.timestamp())
-        shared: dict[int, float] = {}
-        for word, weight in words:
+        words = tuple(words)
+        lookup = StoryLookup(words=((rule, words),), since=since, per_word=per_word, limit=limit)
+        context = self.story_context(lookup)
+        return [
+            (h, context.hits[h].first_id, context.hits[h].features)
+            for h in context.candidates(rule, words, limit)
+            if h in context.hits
+        ]
+
+    def story_context(self, lookup: StoryLookup) -> StoryContext:
+        """What a batch of new hits needs to know about stored stories, in one read: the
+        story of each (rule, link), each (rule, word)'s newest hits in the window, the
+        features of every hit that is some new hit's candidate, and each named story's
+        sources (see ``StoryContext``)."""
+        linked: dict[tuple[str, str], int] = {}
+        by_rule: dict[str, list[str]] = {}
+        for rule, link in sorted(lookup.links):
+            if link:
+                by_rule.setdefault(rule, []).append(link)
+        for rule, links in by_rule.items():
+            for chunk in _chunks(links):
+                marks = ",".join("?" * len(chunk))
+                rows = self.conn.execute(
+                    "SELECT link, COALESCE(duplicate_of, id) FROM hits"
+                    f" WHERE rule = ? AND link IN ({marks}) ORDER BY id",
+                    [rule, *chunk],
+                ).fetchall()
+                for link, first in rows:
+                    linked.setdefault((rule, str(link)), int(first))
+        recent: dict[tuple[str, str], tuple[int, ...]] = {}
+        if lookup.since is not None:
+            after = int(lookup.since.timestamp())
+            for rule, words in lookup.words:
+                for word, _ in words:
+                    if (rule, word) in recent:
+                        continue
+                    rows = self.conn.execute(
+                        "SELECT hit_id FROM story_words WHERE rule = ? AND word = ?"
+                        " AND created >= ? ORDER BY created DESC LIMIT ?",
+                        [rule, word, after, lookup.per_word],
+                    ).fetchall()
+                    recent[(rule, word)] = tuple(int(r[0]) for r in rows)
+        partial = StoryContext(linked=linked, recent=recent)
+        wanted = sorted(
+            {
+                h
+                for rule, words in lookup.words
+                for h in partial.candidates(rule, words, lookup.limit)
+            }
+        )
+        hits: dict[int, StoredHit] = {}
+        for ids in _chunks(wanted):
+            marks = ",".join("?" * len(ids))
             rows = self.conn.execute(
-                "SELECT hit_id FROM story_words WHERE rule = ? AND word = ? AND created >= ?"
-                " ORDER BY created DESC LIMIT ?",
-                [rule, word, after, per_word],
+                "SELECT h.id, COALESCE(h.duplicate_of, h.id), f.features FROM hits h"
+                f" JOIN story_features f ON f.hit_id = h.id WHERE h.id IN ({marks})",
+                ids,
             ).fetchall()
-            for (hit_id,) in rows:
-                shared[hit_id] = shared.get(hit_id, 0.0) + weight
-        if not shared:
-            return []
-        best = sorted(shared, key=lambda h: (-shared[h], -h))[:limit]
-        marks = ",".join("?" * len(best))
-        rows = self.conn.execute(
-            "SELECT h.id, COALESCE(h.duplicate_of, h.id), f.features FROM hits h"
-            f" JOIN story_features f ON f.hit_id = h.id WHERE h.id IN ({marks})",
-            best,
-        ).fetchall()
-        order = {h: n for n, h in enumerate(best)}
-        return sorted(((int(a), int(b), str(c)) for a, b, c in rows), key=lambda r: order[r[0]])
+            hits.update((int(a), StoredHit(int(b), str(c))) for a, b, c in rows)
+        firsts = sorted(set(linked.values()) | {h.first_id for h in hits.values()})
+        sources: dict[int, set[str]] = {f: set() for f in firsts}
+        for ids in _chunks(firsts):
+            marks = ",".join("?" * len(ids))
+            rows = self.conn.execute(
+                "SELECT id, duplicate_of, source FROM hits"
+                f" WHERE id IN ({marks}) OR duplicate_of IN ({marks})",
+                [*ids, *ids],
+            ).fetchall()
+            for hit_id, duplicate_of, source in rows:
+                if hit_id in sources:
+                    sources[hit_id].add(str(source))
+                if duplicate_of in sources:
+                    sources[duplicate_of].add(str(source))
+        return StoryContext(
+            linked=linked,
+            recent=recent,
+            hits=hits,
+            sources={f: frozenset(s) for f, s in sources.items()},
+        )
 
     def story_sources(self, first_hit: int) -> set[str]:
         """The sources of a story's hits (its first hit and every member)."""
@@ -492,7 +563,7 @@ class Storage:
         now: datetime,
         items: list[tuple[str, str, str, str, datetime | None]],
         hits: list[NewHit],
-        state: dict[str, Any],
+        state: SourceUpdate,
         notices: Iterable[NewAlert] = (),
         page_blocks: PageBlocks | None = None,
     ) -> list[int]:
@@ -554,7 +625,7 @@ class Storage:
     def record_failure(
         self,
         source: str,
-        state: dict[str, Any],
+        state: SourceUpdate,
         notices: Iterable[NewAlert] = (),
         *,
         now: datetime | None = None,
@@ -565,10 +636,32 @@ class Storage:
 
     @staticmethod
     def _update_source(
-        conn: sqlite3.Connection, source: str, state: dict[str, Any], new_items: int
+        conn: sqlite3.Connection, source: str, state: SourceUpdate, new_items: int
     ) -> None:
-        values = {k: (iso(v) if isinstance(v, datetime) else v) for k, v in state.items()}
-        sets = ", ".join(f"{k} = ?" for k in values)
+        """Write a poll's ``SourceUpdate``: its fields to their columns, by name."""
+        values: dict[str, Any] = {
+            "last_poll": iso(state.last_poll),
+            "last_status": state.last_status,
+            "last_http_status": state.last_http_status,
+            "last_error": state.last_error,
+            "consecutive_failures": state.consecutive_failures,
+            "not_before": iso(state.not_before),
+        }
+        if state.health is not None:
+            values["health"] = state.health
+        if state.last_ok is not None:
+            values["last_ok"] = iso(state.last_ok)
+        if state.primed:
+            values["primed"] = 1
+        if state.validators is not None:
+            values["etag"] = state.validators.etag
+            values["last_modified"] = state.validators.last_modified
+            values["kind"] = state.validators.kind
+        if state.permanent_url is not None:
+            values["permanent_url"] = state.permanent_url
+        if state.last_new_item is not None:
+            values["last_new_item"] = iso(state.last_new_item)
+        sets = ", ".join(f"{column} = ?" for column in values)  # the literal names above
         conn.execute(
             f"UPDATE sources SET {sets}, items_total = items_total + ? WHERE name = ?",
             [*values.values(), new_items, source],
@@ -864,6 +957,12 @@ class Storage:
 
     def hits(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM hits ORDER BY id DESC LIMIT ?", [limit])
+
+
+def _chunks(values: list[T]) -> Iterator[list[T]]:
+    """At most 500 at a time: SQLite's limit on ``?`` parameters is 999 on old builds."""
+    for start in range(0, len(values), 500):
+        yield values[start : start + 500]
 
 
 def _source_state(row: dict[str, Any]) -> SourceState:

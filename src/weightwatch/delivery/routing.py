@@ -1,0 +1,152 @@
+"""Pure routing of messages to channel URLs: which URLs a hit goes to, one rendered
+message per URL, what a later report of a story sends, and where a source's health event
+goes. Nothing here does I/O or sends; the pipeline queues what these return.
+
+Templates are compiled by ``delivery.templates`` (jinja2): the caller passes its lookup
+(``templates.cached``) as ``templates``, so this module imports no template engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from weightwatch.delivery.policy import Digest
+from weightwatch.delivery.render import RuleMatch, alert_data, render_formatted, render_health
+from weightwatch.types import AlertTarget, Item, NewAlert, SourceState, SourceUpdate
+
+if TYPE_CHECKING:
+    from weightwatch.config import Channel, Rule, Source
+    from weightwatch.delivery.templates import Template
+
+#: Services that render Markdown: ``format = "auto"`` picks markdown for them.
+MARKDOWN_SCHEMES = ("slack", "discord", "tgram", "matrix", "matrixs")
+
+UPDATE_DIGEST_EVERY = 3600.0  # on_update = "digest" on a rule without a digest of its own
+
+
+def url_key(url: str) -> str:
+    """How an alert row names its channel URL without storing it (URLs may hold secrets)."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def auto_format(url: str) -> str:
+    """The format ``format = "auto"`` means for this URL: markdown where the service renders it."""
+    scheme = url.split("://", 1)[0].lower()
+    return "markdown" if scheme in MARKDOWN_SCHEMES else "text"
+
+
+def alert_targets(rules: Iterable[Rule], channels: Mapping[str, Channel]) -> list[AlertTarget]:
+    """The distinct channel URLs the given rules notify, in rule and channel order."""
+    out: list[AlertTarget] = []
+    seen: set[str] = set()
+    for rule in rules:
+        for name in rule.notify:
+            channel = channels.get(name)
+            if channel is None:
+                continue
+            for url, masked in zip(channel.urls, channel.masked_urls, strict=True):
+                key = url_key(url)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(AlertTarget(name, url, key, masked))
+    return out
+
+
+def alerts_for(
+    item: Item,
+    matches: Sequence[tuple[Rule, RuleMatch]],
+    channels: Mapping[str, Channel],
+    templates: Callable[[str, bool], Template],
+) -> tuple[NewAlert, ...]:
+    """One message per channel URL, naming every rule that sends this item to that URL.
+
+    A rule's template wins over its channel's; a rule that wants each alert at once wins
+    over a rule that wants a digest.
+    """
+    per_url: dict[str, tuple[AlertTarget, list[tuple[Rule, RuleMatch]]]] = {}
+    for entry in matches:
+        for target in alert_targets([entry[0]], channels):
+            per_url.setdefault(target.url_key, (target, []))[1].append(entry)
+    out = []
+    for target, entries in per_url.values():
+        found = [m for _, m in entries]
+        channel = channels[target.channel]
+        fmt = channel.format if channel.format != "auto" else auto_format(target.url)
+        rule_title = next((t for r, _ in entries if (t := r.title_template)), None)
+        rule_body = next((t for r, _ in entries if (t := r.body_template)), None)
+        title_text = rule_title or channel.title_template
+        body_text = rule_body or channel.body_template
+        title, body = render_formatted(
+            item,
+            found,
+            fmt=fmt,
+            channel=target.channel,
+            title_template=templates(title_text, False) if title_text else None,
+            body_template=templates(body_text, fmt == "html") if body_text else None,
+        )
+        digests = [r.digest for r, _ in entries]
+        rule_digest = str(digests[0]) if all(digests) else None
+        out.append(
+            NewAlert(
+                channel=target.channel,
+                url_key=target.url_key,
+                masked_url=target.masked_url,
+                title=title,
+                body=body,
+                format=fmt,
+                data=alert_data(item, found),
+                rule_digest=rule_digest,
+            )
+        )
+    return tuple(out)
+
+
+def as_update(alert: NewAlert, rule: Rule, sources: int) -> NewAlert:
+    """A later member's alert: held for a digest (``on_update = "digest"``) or sent as an
+    update naming how many sources the story has (``"alert"``)."""
+    if rule.on_update == "digest":
+        held = rule.digest or Digest(every=UPDATE_DIGEST_EVERY)
+        return replace(alert, rule_digest=str(held))
+    note = f"Update: this story now has {sources} sources."
+    return replace(
+        alert,
+        title=f"Update: {alert.title} ({sources} sources)",
+        body=f"{note}\n\n{alert.body}",
+    )
+
+
+def health_notices(
+    ops: Channel | None,
+    event: str | None,
+    *,
+    source: Source,
+    state: SourceState,
+    update: SourceUpdate,
+    now: datetime,
+) -> list[NewAlert]:
+    """The ops channel's messages (one per URL) for a change in a source's health.
+
+    ``state`` is the source as stored before the poll, ``update`` what the poll changes.
+    """
+    if event is None or ops is None:
+        return []
+    title, body = render_health(
+        event,
+        source=source.name,
+        url=source.url,
+        error=str(update.last_error or state.last_error or ""),
+        failures=state.consecutive_failures
+        if event == "recovered"
+        else update.consecutive_failures,
+        since=state.last_ok,
+        stale_after=source.stale_after,
+    )
+    key = f"source:{source.name}:{event}:{now.isoformat()}"
+    return [
+        NewAlert(ops.name, url_key(url), masked, title, body, kind="health", event_key=key)
+        for url, masked in zip(ops.urls, ops.masked_urls, strict=True)
+    ]
