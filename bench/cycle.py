@@ -518,7 +518,7 @@ def startup(args: argparse.Namespace, work: Path, with_ww: bool) -> str:
     """CPU of importing each side's modules and nothing else (median of 3)."""
     sides = [("floor", "import feedparser, requests")]
     if with_ww:
-        sides.append(("weightwatch", "import weightwatch.cli, weightwatch.service.poll"))
+        sides.append(("weightwatch", "import weightwatch.cli, weightwatch.service.once"))
     parts = []
     for side, code in sides:
         got = [measure([str(args.python), "-c", code], work, 120) for _ in range(3)]
