@@ -13,7 +13,7 @@ with one or two random names put in, so that no two hits are alike and the index
 realistic mix of common and rare words.
 
 Then, in a fresh process (so memory is that of a daemon, not of the build), it times
-``--queries`` decisions at the end of the history: what ``_update._find_story`` does for
+``--queries`` decisions at the end of the history: what ``matching.hits.decide`` does for
 a new hit: ``story.features``, the same-link lookup, the candidate lookup in the story
 index (``Storage.story_candidates``) and ``story.best_match``. It prints the median, p90,
 p99 and max per decision, and the process's peak RSS, to show that memory does not grow
