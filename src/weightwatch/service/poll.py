@@ -35,6 +35,7 @@ from weightwatch.delivery.render import (
 )
 from weightwatch.errors import ParseError, SourceError
 from weightwatch.matching import dedup, query, story
+from weightwatch.service.writer import DeliveryStore
 from weightwatch.sources import discover, pagediff
 from weightwatch.sources import feeds as _parser
 from weightwatch.sources import health as decide
@@ -584,7 +585,7 @@ def _alerts_for(
 
 def deliver_pending(
     config: Config,
-    storage: Storage,
+    storage: DeliveryStore,
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     timeout: float = 30.0,
@@ -723,7 +724,12 @@ URL_TROUBLE_AFTER = 3  # failed attempts in a row before the ops channel hears o
 
 
 def _report_url_trouble(
-    config: Config, storage: Storage, alert: AlertRow, failures: int, error: str, now: datetime
+    config: Config,
+    storage: DeliveryStore,
+    alert: AlertRow,
+    failures: int,
+    error: str,
+    now: datetime,
 ) -> None:
     """Tell the ops channel, once, that a URL keeps failing (unless it is the ops URL)."""
     ops = config.channels.get(config.settings.ops) if config.settings.ops else None
@@ -747,7 +753,7 @@ def _report_url_trouble(
 
 def _record_delivery(
     config: Config,
-    storage: Storage,
+    storage: DeliveryStore,
     alert: AlertRow,
     result: _notify.SendOutcome,
     stamp: datetime,
