@@ -11,11 +11,13 @@ The hierarchy, drawn once::
     │   │   ├── HTTPStatusError      a non-2xx/304 status; .status, .retry_after (seconds)
     │   │   └── ResponseTooLarge     the decoded body passed the size cap
     │   └── ParseError               the body is not a feed we can read
-    ├── StorageError                 the SQLite database failed or is of a newer schema
+    ├── StorageError                 the SQLite database could not be opened, read or
+    │                                written, or (read-only) is missing or of another schema
     └── NotifyError                  a channel URL could not be used (bad URL, unknown scheme)
 
 Third-party exceptions (requests, feedparser, sqlite3, apprise) are converted to these
-where the library is wrapped, so callers only ever catch ``WeightwatchError`` subclasses.
+where the library is wrapped (sqlite3: ``weightwatch.storage.guard``, for every ``Storage``
+method), so callers only ever catch ``WeightwatchError`` subclasses.
 Messages are whole sentences that a user can act on.
 """
 

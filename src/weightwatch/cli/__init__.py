@@ -258,7 +258,7 @@ def _load(args: argparse.Namespace) -> Config:
 
 def _check(args: argparse.Namespace) -> int:
     from weightwatch import config as config_mod
-    from weightwatch.storage.store import Storage
+    from weightwatch.storage import Storage
 
     cfg = _load(args)
     print(config_mod.summary(cfg, Storage.detected_kinds(cfg.settings.database)))
@@ -278,10 +278,10 @@ def _status(args: argparse.Namespace) -> int:
     import json
 
     from weightwatch.cli.status import render_status, source_rows
-    from weightwatch.storage.store import Storage
+    from weightwatch.storage import Storage
 
     cfg = _load(args)
-    storage = Storage(cfg.settings.database)
+    storage = Storage.open_read_only(cfg.settings.database)
     try:
         rows = source_rows(cfg, storage.source_report(), storage.counts())
     finally:
@@ -297,18 +297,22 @@ def _alerts(args: argparse.Namespace) -> int:
     import json
     from datetime import UTC, datetime
 
-    from weightwatch.storage.store import Storage
+    from weightwatch.storage import Storage
 
     cfg = _load(args)
-    storage = Storage(cfg.settings.database)
+    if args.action == "retry":
+        if args.all_failed == bool(args.ids):
+            print("weightwatch alerts retry: give alert ids or --all-failed", file=sys.stderr)
+            return 2
+        writer = Storage(cfg.settings.database)
+        try:
+            count = writer.requeue(None if args.all_failed else args.ids, now=datetime.now(UTC))
+        finally:
+            writer.close()
+        print(f"Requeued {count} failed alert(s); they go out at the next delivery.")
+        return 0
+    storage = Storage.open_read_only(cfg.settings.database)  # listing never creates one
     try:
-        if args.action == "retry":
-            if args.all_failed == bool(args.ids):
-                print("weightwatch alerts retry: give alert ids or --all-failed", file=sys.stderr)
-                return 2
-            count = storage.requeue(None if args.all_failed else args.ids, now=datetime.now(UTC))
-            print(f"Requeued {count} failed alert(s); they go out at the next delivery.")
-            return 0
         status = "failed" if args.failed else None
         rows = storage.alerts(status, limit=args.limit)
         if args.pending:
@@ -380,10 +384,10 @@ def _test_notify(args: argparse.Namespace) -> int:
 def _hits(args: argparse.Namespace) -> int:
     import json
 
-    from weightwatch.storage.store import Storage
+    from weightwatch.storage import Storage
 
     cfg = _load(args)
-    storage = Storage(cfg.settings.database)
+    storage = Storage.open_read_only(cfg.settings.database)
     try:
         stories = storage.stories(args.rule, limit=max(args.limit, 1))
     finally:
@@ -438,7 +442,7 @@ def _rule(cfg: Config, name: str) -> Rule | None:
 
 def _explain(args: argparse.Namespace) -> int:
     from weightwatch.matching.explain import explain_rule, highlight, match_spans
-    from weightwatch.storage.store import Storage
+    from weightwatch.storage import Storage
 
     cfg = _load(args)
     rule = _rule(cfg, args.rule)
@@ -450,7 +454,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.text is not None:
         cases = [(None, args.title, args.text)]
     else:
-        storage = Storage(cfg.settings.database)
+        storage = Storage.open_read_only(cfg.settings.database)
         try:
             found = storage.find_items(args.item)
             hits = {
@@ -499,7 +503,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
     from weightwatch import config as config_mod
     from weightwatch.matching.explain import backtest, render_backtest
-    from weightwatch.storage.store import Storage
+    from weightwatch.storage import Storage
 
     cfg = _load(args)
     rule = _rule(cfg, args.rule)
@@ -510,7 +514,7 @@ def _backtest(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"weightwatch backtest: --since: {exc}", file=sys.stderr)
         return 2
-    storage = Storage(cfg.settings.database)
+    storage = Storage.open_read_only(cfg.settings.database)
     try:
         items = storage.items_since(datetime.now(UTC) - timedelta(seconds=window))
     finally:

@@ -18,8 +18,6 @@ from urllib.parse import urlsplit
 import apprise
 from apprise.decorators import notify as _custom_plugin
 
-from weightwatch.errors import NotifyError
-
 # Apprise logs connection errors with hostnames and sometimes paths; keep them out of ours.
 _apprise_log = logging.getLogger("apprise")
 _apprise_log.propagate = False
@@ -162,10 +160,3 @@ def _last_message(result: Any) -> str:
     except Exception:
         return ""
     return messages[-1] if messages else ""
-
-
-def validate(url: str) -> None:
-    """Raise NotifyError when the URL cannot be used."""
-    problem = check_url(url)
-    if problem:
-        raise NotifyError(problem)

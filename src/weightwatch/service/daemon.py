@@ -5,8 +5,9 @@ Threads and who owns what:
 - the main thread owns signals and lifecycle: handlers only put a word on a queue;
   the main loop reloads, stops, pings the watchdog and keeps ``STATUS=`` current;
 - the scheduler (``_scheduler``) runs one job per source plus a delivery job;
-- one writer thread owns the SQLite connection; every other thread calls through it, so
-  there is exactly one writer and no "database is locked".
+- one writer thread (``service.writer``) owns the SQLite connection; every other thread
+  calls through it (``writer_call(lambda st: ...)``, typed), so there is exactly one writer
+  and no "database is locked".
 
 A poll job fetches and parses in its own thread (after claiming its host: one request at
 a time per host, ``HOST_SPACING`` apart; a poll whose host is busy reschedules itself for
@@ -26,12 +27,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 from weightwatch import config as config_mod
 from weightwatch.config import Config, Source
@@ -40,9 +40,10 @@ from weightwatch.service.deliver import deliver_pending
 from weightwatch.service.poll import fetch_source, host_of, prepare_poll, read_seen, write_poll
 from weightwatch.service.scheduler import Scheduler
 from weightwatch.service.systemd import Notifier
+from weightwatch.service.writer import Writer, WriterClosed, WriterDeliveryStore
 from weightwatch.sources import health, schedule
 from weightwatch.sources.http import Fetcher
-from weightwatch.storage.store import Storage
+from weightwatch.storage import Storage
 
 log = logging.getLogger("weightwatch")
 
@@ -53,78 +54,6 @@ HOST_SPACING = 1.0  # seconds between the end of one request to a host and the n
 STOP_DELIVERY_BUDGET = 4.0  # seconds for the last delivery attempt when stopping
 STOP_WRITER_BUDGET = 3.0  # seconds for the writer to finish its transaction and close
 PRUNE_EVERY = 3600.0  # seconds between prunings of old item text (settings.retention)
-
-
-class WriterClosed(StorageError):
-    """The writer has stopped (the daemon is stopping); the write was not made."""
-
-
-class Writer:
-    """One thread that owns the Storage; ``call(fn)`` runs ``fn(storage)`` there."""
-
-    def __init__(self, path: Path) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[Storage], Any], Future[Any]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._opened: Future[None] = Future()
-        self._closed = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(path,), name="writer", daemon=True)
-        self.thread.start()
-        self._opened.result()  # re-raises StorageError from opening
-
-    def _run(self, path: Path) -> None:
-        try:
-            storage = Storage(path)
-        except BaseException as exc:
-            self._opened.set_exception(exc)
-            return
-        self._opened.set_result(None)
-        try:
-            while True:
-                job = self._jobs.get()
-                if job is None:
-                    break
-                fn, fut = job
-                if not fut.set_running_or_notify_cancel():
-                    continue
-                try:
-                    fut.set_result(fn(storage))
-                except BaseException as exc:
-                    fut.set_exception(exc)
-        finally:
-            self._closed.set()
-            storage.close()
-            while True:  # fail whatever was queued behind the stop
-                try:
-                    left = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if left is not None:
-                    left[1].set_exception(WriterClosed("The database is closed."))
-
-    def call(self, fn: Callable[[Storage], T]) -> T:
-        if self._closed.is_set():
-            raise WriterClosed("The database is closed.")
-        fut: Future[T] = Future()
-        self._jobs.put((fn, fut))
-        return fut.result()
-
-    def close(self, timeout: float) -> None:
-        self._jobs.put(None)
-        self.thread.join(timeout)
-
-
-class StorageProxy:
-    """Looks like a Storage; every method call runs on the writer thread."""
-
-    def __init__(self, writer: Writer) -> None:
-        self._writer = writer
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return self._writer.call(lambda st: getattr(st, name)(*args, **kwargs))
-
-        return call
 
 
 @dataclass
@@ -158,7 +87,7 @@ class Daemon:
         self.beat_at = time.monotonic()
         self.stats = Stats(started=now())
         self.writer: Writer | None = None
-        self.storage: Storage = cast(Storage, None)
+        self.delivery_store: WriterDeliveryStore | None = None
         self.scheduler: Scheduler | None = None
         self.fetcher = self._new_fetcher(self.config)
 
@@ -187,11 +116,11 @@ class Daemon:
     def start(self) -> None:
         cfg = self.config
         self.writer = Writer(cfg.settings.database)
-        self.storage = cast(Storage, StorageProxy(self.writer))
-        self.storage.ensure_sources((s.name, s.url) for s in cfg.sources)
+        self.delivery_store = WriterDeliveryStore(self.writer)
+        self.writer_call(lambda st: st.ensure_sources((s.name, s.url) for s in cfg.sources))
         workers = max(4, cfg.settings.workers * 2)
         self.scheduler = Scheduler(workers)
-        states = self.storage.source_states()
+        states = self.writer_call(lambda st: st.source_states())
         now = self.now()
         for source in cfg.sources:
             state = states.get(source.name)
@@ -281,7 +210,7 @@ class Daemon:
         try:
             deliver_pending(
                 self.config,
-                self.storage,
+                self._delivery_store(),
                 now=self.now,
                 timeout=send_timeout,
                 respect_backoff=True,
@@ -316,7 +245,7 @@ class Daemon:
             self.fetcher = self._new_fetcher(new)
         before = {s.name: s for s in old.sources}
         after = {s.name: s for s in new.sources}
-        self.storage.ensure_sources((s.name, s.url) for s in new.sources)
+        self.writer_call(lambda st: st.ensure_sources((s.name, s.url) for s in new.sources))
         self.config = new  # rules and channels: every poll and delivery takes a snapshot
         now = self.now()
         added = [n for n in after if n not in before]
@@ -373,7 +302,7 @@ class Daemon:
     def _poll(
         self, cfg: Config, source: Source, gen: int, due: datetime | None, queued: bool
     ) -> None:
-        state = self.storage.source_state(source.name)
+        state = self.writer_call(lambda st: st.source_state(source.name))
         if state is None:
             return
         now = self.now()
@@ -409,7 +338,7 @@ class Daemon:
         seen = self.writer_call(lambda st: read_seen(st, fetched, stamp))
         prepared = prepare_poll(cfg, fetched, seen, stamp, False)
         outcome = self.writer_call(lambda st: write_poll(cfg, st, prepared, stamp))
-        after = self.storage.source_state(source.name)
+        after = self.writer_call(lambda st: st.source_state(source.name))
         failures = after.consecutive_failures if after else 0
         retry_after = None
         if after and after.not_before:
@@ -435,15 +364,22 @@ class Daemon:
         self._reschedule(source, gen, delay=delay)
 
     def writer_call(self, fn: Callable[[Storage], T]) -> T:
-        assert self.writer is not None
+        """Run ``fn(storage)`` on the writer thread (typed: ``fn`` is checked by mypy)."""
+        if self.writer is None:
+            raise WriterClosed("The database is not open yet.")
         return self.writer.call(fn)
+
+    def _delivery_store(self) -> WriterDeliveryStore:
+        if self.delivery_store is None:
+            raise WriterClosed("The database is not open yet.")
+        return self.delivery_store
 
     def _reschedule(self, source: Source, gen: int, *, delay: float) -> None:
         if self.stopping.is_set() or self.generation.get(source.name) != gen:
             return  # stopping, or a reload rescheduled this source meanwhile
         when = self.now() + timedelta(seconds=max(delay, 0.0))
         try:
-            self.storage.set_next_due(source.name, when)
+            self.writer_call(lambda st: st.set_next_due(source.name, when))
         except StorageError:
             return
         self._schedule(source.name, when)
@@ -485,7 +421,7 @@ class Daemon:
             try:
                 deliver_pending(
                     self.config,
-                    self.storage,
+                    self._delivery_store(),
                     now=self.now,
                     timeout=self.config.settings.timeout,
                     respect_backoff=True,
@@ -500,7 +436,7 @@ class Daemon:
             return
         cutoff = self.now() - timedelta(seconds=self.config.settings.retention)
         try:
-            pruned = self.storage.prune_text(cutoff)
+            pruned = self.writer_call(lambda st: st.prune_text(cutoff))
         except StorageError:
             return
         if pruned:
@@ -511,9 +447,9 @@ class Daemon:
     def status_line(self) -> str:
         cfg = self.config
         try:
-            counts = self.storage.counts()
+            counts = self.writer_call(lambda st: st.counts())
             day = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
-            today = self.storage.hits_since(day)
+            today = self.writer_call(lambda st: st.hits_since(day))
         except StorageError:
             return "stopping"
         failing = len(self.stats.failing)

@@ -18,7 +18,7 @@ from weightwatch.delivery import notify as _notify
 from weightwatch.delivery import policy as delivery
 from weightwatch.delivery import routing
 from weightwatch.delivery.render import render_digest, render_url_trouble
-from weightwatch.storage.store import Storage
+from weightwatch.service.writer import DeliveryStore
 from weightwatch.types import AlertRow, DeliveryOutcome, NewAlert
 
 log = logging.getLogger("weightwatch")
@@ -26,7 +26,7 @@ log = logging.getLogger("weightwatch")
 
 def deliver_pending(
     config: Config,
-    storage: Storage,
+    storage: DeliveryStore,
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     timeout: float = 30.0,
@@ -165,7 +165,12 @@ URL_TROUBLE_AFTER = 3  # failed attempts in a row before the ops channel hears o
 
 
 def _report_url_trouble(
-    config: Config, storage: Storage, alert: AlertRow, failures: int, error: str, now: datetime
+    config: Config,
+    storage: DeliveryStore,
+    alert: AlertRow,
+    failures: int,
+    error: str,
+    now: datetime,
 ) -> None:
     """Tell the ops channel, once, that a URL keeps failing (unless it is the ops URL)."""
     ops = config.channels.get(config.settings.ops) if config.settings.ops else None
@@ -189,7 +194,7 @@ def _report_url_trouble(
 
 def _record_delivery(
     config: Config,
-    storage: Storage,
+    storage: DeliveryStore,
     alert: AlertRow,
     result: _notify.SendOutcome,
     stamp: datetime,

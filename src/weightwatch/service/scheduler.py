@@ -96,13 +96,6 @@ class Scheduler:
         with contextlib.suppress(JobLookupError):
             self._sched.remove_job(job_id)
 
-    def next_run(self, job_id: str) -> datetime | None:
-        job = self._sched.get_job(job_id)
-        return None if job is None else job.next_run_time
-
-    def job_ids(self) -> set[str]:
-        return {job.id for job in self._sched.get_jobs()}
-
     @property
     def running(self) -> bool:
         return bool(self._sched.running)

@@ -13,10 +13,14 @@ deadline is enforced three ways:
 * each request is sent with connect and read timeouts equal to the time left;
 * before each body read the socket timeout is lowered to the time left, and the loop checks
   the clock between reads;
-* a watchdog ``threading.Timer`` fires at the deadline and shuts the socket down
-  (``shutdown(SHUT_RDWR)``), which wakes a thread blocked in ``recv`` even while it is still
-  waiting for the status line or trickled headers. The connections in use are known because
-  the pools are built with a connection class that registers itself with the current fetch.
+* one watchdog thread shared by all fetches (``_Watchdog``: a heap of deadlines, started
+  on demand, gone after a minute without any) wakes at the earliest deadline and, unless
+  that fetch has finished, shuts down every socket the fetch is using
+  (``shutdown(SHUT_RDWR)``), which wakes a thread blocked in ``recv`` even while it is
+  still waiting for the status line or trickled headers. The connections in use are known
+  because the pools are built with a connection class that registers itself with the
+  current fetch (a thread-local); a connection registered after the deadline fired is
+  shut at once.
 
 The body is read in bounded chunks with ``raw.read1(n, decode_content=True)``: urllib3 2.x
 decodes at most ``n`` bytes per call, so a gzip bomb is stopped once the DECODED size passes

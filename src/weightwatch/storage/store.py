@@ -1,25 +1,37 @@
-"""The only module that imports sqlite_utils / sqlite3: weightwatch's state in one SQLite file.
+"""The storage facade: weightwatch's state in one SQLite file, behind ``Storage``.
 
-Tables (created by named migrations below; never edit one once released, add a new one):
+The ``weightwatch.storage`` package is the only one that imports sqlite_utils / sqlite3:
+``migrations`` (the frozen schema), ``rows`` (row mapping), ``guard`` (every
+``sqlite3.Error`` becomes a ``StorageError`` there) and this module.
+
+Tables (created by the named migrations; never edit one once released, add a new one):
 
 - ``sources``  one row per configured source: HTTP validators, last result, failure count,
-  when it may be polled again (Retry-After), whether its first poll has been recorded.
-- ``items``    every item seen, per source: the "is this new?" memory.
-- ``hits``     an item that matched a rule; ``duplicate_of`` points at the earlier hit of the
-  same rule when it is the same story (same canonical link or near-identical title).
-- ``alerts``   one row per (hit, channel URL): pending, sent or failed, with attempts and
-  the last error. The URL itself is not stored (it may hold secrets): ``url_key`` is its
-  SHA-256 and ``masked_url`` is printable.
+  when it may be polled again (Retry-After) and is due next, whether its first poll has
+  been recorded, its health and when it last had a new item.
+- ``items``    every item seen, per source: the "is this new?" memory (text kept for
+  ``settings.retention``, ids for good).
+- ``hits``     an item that matched a rule; ``duplicate_of`` points at the first hit of its
+  story (same canonical link, near-identical title or shared distinctive words).
+- ``alerts``   one row per message and channel URL (a hit's alert, a digest, a health
+  notice): pending, held, folded into a digest, sent or failed, with attempts and the last
+  error. The URL itself is not stored (it may hold secrets): ``url_key`` is its SHA-256
+  and ``masked_url`` is printable.
+- ``url_health``  per channel URL: consecutive failed sends, whether that was reported.
 - ``page_blocks``  per watched page, the fingerprint of each block of text seen on it and
   when it was last seen (forgotten after ``pagediff.WINDOW``): the "is this text new?" memory.
+- ``story_features``  per hit, its story features (``matching.story.Features`` as JSON).
+- ``story_words``  the story index: (rule, word, created, hit) for candidate lookup.
 
 One writer: the process that polls writes in one transaction per source (items, hits,
 alerts and the source's state together), so a crash never loses an alert and never
-records an item whose alerts were not queued. WAL lets ``status`` read meanwhile.
+records an item whose alerts were not queued. WAL lets ``status`` read meanwhile, through
+``Storage.open_read_only``, which never creates or migrates a database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -30,7 +42,12 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
-from weightwatch.errors import StorageError
+from weightwatch.storage import connect
+from weightwatch.storage.guard import convert_errors, converted, storage_error
+from weightwatch.storage.migrations import migrations
+from weightwatch.storage.rows import alert_row as _alert_row
+from weightwatch.storage.rows import from_iso, iso
+from weightwatch.storage.rows import source_state as _source_state
 from weightwatch.types import (
     AlertRow,
     Item,
@@ -46,303 +63,75 @@ from weightwatch.types import (
 
 T = TypeVar("T")
 
-migrations = sqlite_utils.Migrations("weightwatch")
+__all__ = ["Storage", "from_iso", "iso", "migrations"]
 
 
-@migrations(name="0001_initial")
-def _m0001_initial(db: sqlite_utils.Database) -> None:
-    db.execute(
-        """
-        CREATE TABLE sources (
-            name TEXT PRIMARY KEY,
-            url TEXT NOT NULL,
-            permanent_url TEXT,
-            etag TEXT,
-            last_modified TEXT,
-            primed INTEGER NOT NULL DEFAULT 0,
-            last_poll TEXT,
-            last_ok TEXT,
-            last_status TEXT,
-            last_http_status INTEGER,
-            last_error TEXT,
-            consecutive_failures INTEGER NOT NULL DEFAULT 0,
-            not_before TEXT,
-            kind TEXT,
-            items_total INTEGER NOT NULL DEFAULT 0
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE items (
-            source TEXT NOT NULL,
-            item_id TEXT NOT NULL,
-            link TEXT NOT NULL,
-            title TEXT NOT NULL,
-            text TEXT NOT NULL,
-            published TEXT,
-            first_seen TEXT NOT NULL,
-            PRIMARY KEY (source, item_id)
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE hits (
-            id INTEGER PRIMARY KEY,
-            rule TEXT NOT NULL,
-            source TEXT NOT NULL,
-            item_id TEXT NOT NULL,
-            link TEXT NOT NULL,
-            title TEXT NOT NULL,
-            title_key TEXT NOT NULL,
-            published TEXT,
-            created TEXT NOT NULL,
-            terms TEXT NOT NULL,
-            snippet TEXT NOT NULL,
-            duplicate_of INTEGER REFERENCES hits(id),
-            duplicate_reason TEXT,
-            UNIQUE (rule, source, item_id)
-        )
-        """
-    )
-    db.execute("CREATE INDEX hits_rule_link ON hits (rule, link)")
-    db.execute("CREATE INDEX hits_rule_created ON hits (rule, created)")
-    db.execute(
-        """
-        CREATE TABLE alerts (
-            id INTEGER PRIMARY KEY,
-            hit_id INTEGER NOT NULL REFERENCES hits(id),
-            channel TEXT NOT NULL,
-            url_key TEXT NOT NULL,
-            masked_url TEXT NOT NULL,
-            title TEXT NOT NULL,
-            body TEXT NOT NULL,
-            status TEXT NOT NULL DEFAULT 'pending',
-            attempts INTEGER NOT NULL DEFAULT 0,
-            created TEXT NOT NULL,
-            updated TEXT NOT NULL,
-            last_error TEXT,
-            UNIQUE (hit_id, url_key)
-        )
-        """
-    )
-    db.execute("CREATE INDEX alerts_status ON alerts (status)")
-
-
-@migrations(name="0002_sources_next_due")
-def _m0002_sources_next_due(db: sqlite_utils.Database) -> None:
-    """The daemon's schedule survives restarts: when each source is due next."""
-    db.execute("ALTER TABLE sources ADD COLUMN next_due TEXT")
-
-
-@migrations(name="0003_page_blocks")
-def _m0003_page_blocks(db: sqlite_utils.Database) -> None:
-    """Watched pages: the fingerprints of the text blocks seen on each, and when last seen."""
-    db.execute(
-        """
-        CREATE TABLE page_blocks (
-            source TEXT NOT NULL,
-            fingerprint TEXT NOT NULL,
-            first_seen TEXT NOT NULL,
-            last_seen TEXT NOT NULL,
-            PRIMARY KEY (source, fingerprint)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute("CREATE INDEX page_blocks_last_seen ON page_blocks (last_seen)")
-
-
-@migrations(name="0004_alerts_delivery")
-def _m0004_alerts_delivery(db: sqlite_utils.Database) -> None:
-    """Durable delivery: digests, holds (quiet hours, rate limit), retries, health alerts.
-
-    ``alerts`` is rebuilt because SQLite cannot relax ``hit_id NOT NULL`` in place: digest
-    and health messages belong to no hit. Rows keep their ids.
-    """
-    db.execute(
-        """
-        CREATE TABLE alerts_v2 (
-            id INTEGER PRIMARY KEY,
-            hit_id INTEGER REFERENCES hits(id),
-            kind TEXT NOT NULL DEFAULT 'hit',
-            channel TEXT NOT NULL,
-            url_key TEXT NOT NULL,
-            masked_url TEXT NOT NULL,
-            title TEXT NOT NULL,
-            body TEXT NOT NULL,
-            format TEXT NOT NULL DEFAULT 'text',
-            data TEXT,
-            rule_digest TEXT,
-            status TEXT NOT NULL DEFAULT 'pending',
-            hold TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            created TEXT NOT NULL,
-            updated TEXT NOT NULL,
-            next_attempt TEXT,
-            sent TEXT,
-            last_error TEXT,
-            digest_id INTEGER,
-            event_key TEXT
-        )
-        """
-    )
-    db.execute(
-        "INSERT INTO alerts_v2 (id, hit_id, channel, url_key, masked_url, title, body, status,"
-        " attempts, created, updated, last_error, sent)"
-        " SELECT id, hit_id, channel, url_key, masked_url, title, body, status, attempts,"
-        " created, updated, last_error, CASE WHEN status = 'sent' THEN updated END FROM alerts"
-    )
-    db.execute("DROP TABLE alerts")
-    db.execute("ALTER TABLE alerts_v2 RENAME TO alerts")
-    db.execute(
-        "CREATE UNIQUE INDEX alerts_hit_url ON alerts (hit_id, url_key) WHERE hit_id IS NOT NULL"
-    )
-    db.execute(
-        "CREATE UNIQUE INDEX alerts_event_url ON alerts (event_key, url_key)"
-        " WHERE event_key IS NOT NULL"
-    )
-    db.execute("CREATE INDEX alerts_open ON alerts (status, url_key)")
-    db.execute("CREATE INDEX alerts_sent ON alerts (url_key, sent)")
-    db.execute("ALTER TABLE sources ADD COLUMN health TEXT NOT NULL DEFAULT 'ok'")
-    db.execute("ALTER TABLE sources ADD COLUMN last_new_item TEXT")
-    db.execute(
-        """
-        CREATE TABLE url_health (
-            url_key TEXT PRIMARY KEY,
-            masked_url TEXT NOT NULL,
-            consecutive_failures INTEGER NOT NULL DEFAULT 0,
-            last_error TEXT,
-            reported INTEGER NOT NULL DEFAULT 0
-        )
-        """
-    )
-
-
-@migrations(name="0005_story_index")
-def _m0005_story_index(db: sqlite_utils.Database) -> None:
-    """Story clustering: each hit's story features, and an index of its distinctive words.
-
-    ``story_words`` is the candidate blocking of ``weightwatch.matching.story``: a new hit looks up
-    the newest hits of its rule that share a word with it, inside the window, instead of
-    scanning the window. ``created`` is Unix seconds (small rows; the index is ordered by
-    it). Existing hits are backfilled from their title and their item's text.
-    """
-    from weightwatch.matching import story
-
-    db.execute(
-        """
-        CREATE TABLE story_features (
-            hit_id INTEGER PRIMARY KEY REFERENCES hits(id),
-            features TEXT NOT NULL
-        )
-        """
-    )
-    db.execute(
-        """
-        CREATE TABLE story_words (
-            rule TEXT NOT NULL,
-            word TEXT NOT NULL,
-            created INTEGER NOT NULL,
-            hit_id INTEGER NOT NULL,
-            PRIMARY KEY (rule, word, created, hit_id)
-        ) WITHOUT ROWID
-        """
-    )
-    db.execute("CREATE INDEX hits_duplicate_of ON hits (duplicate_of)")
-    rows = db.execute(
-        "SELECT h.id, h.rule, h.title, h.terms, h.created, COALESCE(i.text, '')"
-        " FROM hits h LEFT JOIN items i ON i.source = h.source AND i.item_id = h.item_id"
-    ).fetchall()
-    for hit_id, rule, title, terms, created, text in rows:
-        try:
-            exclude = [str(t) for t in json.loads(terms)]
-        except ValueError:
-            exclude = []
-        feats = story.features(title, text, exclude)
-        db.execute(
-            "INSERT INTO story_features (hit_id, features) VALUES (?, ?)",
-            [hit_id, feats.to_json()],
-        )
-        stamp = _epoch(created)
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO story_words (rule, word, created, hit_id) VALUES (?, ?, ?, ?)",
-            [(rule, word, stamp, hit_id) for word in feats.index_words()],
-        )
-
-
-def _epoch(text: str | None) -> int:
-    moment = from_iso(text)
-    return int(moment.timestamp()) if moment is not None else 0
-
-
-@migrations(name="0006_items_retention")
-def _m0006_items_retention(db: sqlite_utils.Database) -> None:
-    """Item text is kept for a retention period (explain, backtest); ids are kept forever."""
-    db.execute("CREATE INDEX items_first_seen ON items (first_seen)")
-
-
-def iso(moment: datetime | None) -> str | None:
-    """UTC ISO-8601 text for storage; sorts correctly as text."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def from_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
+@convert_errors(doing="read", skip=("transaction", "close"))
 class Storage:
-    """weightwatch's SQLite database; use from one thread (the writer)."""
+    """weightwatch's SQLite database; use from one thread (the writer).
 
-    def __init__(self, path: Path | str) -> None:
+    ``Storage(path)`` creates the file if needed and applies pending migrations;
+    ``Storage.open_read_only(path)`` does neither. Every method raises ``StorageError``
+    (never a raw ``sqlite3.Error``), with a message naming the file.
+    """
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
-        try:
-            if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            self.db = sqlite_utils.Database(conn)
-            migrations.apply(self.db)
-        except (sqlite3.Error, OSError) as exc:
-            raise StorageError(f"Could not open the database {path}: {exc}.") from exc
-        self.conn = conn
+        self.read_only = read_only
+        self.conn = connect.read_only(self.path) if read_only else connect.writable(path)
+        self.db = sqlite_utils.Database(self.conn)
+
+    @classmethod
+    def open_read_only(cls, path: Path | str) -> Storage:
+        """Open an existing database for reading: never creates, migrates or writes it.
+
+        Raises ``StorageError`` when there is no database at ``path`` yet, when it is not
+        a weightwatch database, or when its schema is older (migrations pending) or newer
+        than this code's.
+        """
+        return cls(path, read_only=True)
 
     def close(self) -> None:
         try:
-            self.conn.execute("PRAGMA optimize")
+            if not self.read_only:
+                self.conn.execute("PRAGMA optimize")
             self.conn.close()
         except sqlite3.Error:
             pass
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception."""
-        try:
+        """BEGIN IMMEDIATE ... COMMIT; rolled back on any exception.
+
+        A ``sqlite3.Error`` from the block or from COMMIT becomes a ``StorageError``. The
+        rollback is guarded: after some errors (SQLITE_FULL, an I/O error) SQLite has
+        already rolled back, and an unguarded ROLLBACK would raise "no transaction is
+        active" in place of the real error.
+        """
+        with converted(self.path, "start a write to"):
             self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"Could not start a write to {self.path}: {exc}.") from exc
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, sqlite3.Error):
+                raise storage_error(self.path, "write to", exc) from exc
             raise
         else:
             try:
                 self.conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                self.conn.execute("ROLLBACK")
-                raise StorageError(f"Could not write to {self.path}: {exc}.") from exc
+                self._rollback()
+                raise storage_error(self.path, "write to", exc) from exc
+
+    def _rollback(self) -> None:
+        if not self.conn.in_transaction:
+            return  # SQLite rolled back already
+        with contextlib.suppress(sqlite3.Error):  # the error that made us roll back counts
+            self.conn.execute("ROLLBACK")
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        try:
-            return list(self.db.query(sql, list(params)))
-        except sqlite3.Error as exc:
-            raise StorageError(f"Could not read {self.path}: {exc}.") from exc
+        return list(self.db.query(sql, list(params)))
 
     # -- sources -------------------------------------------------------------------
 
@@ -701,17 +490,7 @@ class Storage:
     def detected_kinds(path: Path | str) -> dict[str, str]:
         """What each source was detected as at its last poll ("atom", "page", ...), read
         without creating or migrating the database; empty when there is none yet."""
-        if str(path) == ":memory:" or not Path(path).is_file():
-            return {}
-        try:
-            conn = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
-            try:
-                rows = conn.execute("SELECT name, kind FROM sources WHERE kind IS NOT NULL")
-                return {str(name): str(kind) for name, kind in rows}
-            finally:
-                conn.close()
-        except sqlite3.Error:
-            return {}
+        return connect.detected_kinds(path)
 
     def items_since(self, since: datetime) -> list[tuple[Item, datetime]]:
         """Stored items first seen at or after ``since`` (with their text), oldest first."""
@@ -798,10 +577,6 @@ class Storage:
         rows = self._rows("SELECT * FROM alerts WHERE status IN ('pending', 'held') ORDER BY id")
         return [_alert_row(r) for r in rows]
 
-    def pending_alerts(self) -> list[AlertRow]:
-        rows = self._rows("SELECT * FROM alerts WHERE status = 'pending' ORDER BY id")
-        return [_alert_row(r) for r in rows]
-
     def alerts(self, status: str | None = None, limit: int = 1000) -> list[AlertRow]:
         if status:
             rows = self._rows(
@@ -860,15 +635,6 @@ class Storage:
                 "UPDATE alerts SET status = 'failed', attempts = attempts + ?, last_error = ?,"
                 " next_attempt = NULL, updated = ? WHERE id = ?",
                 [1 if attempted else 0, error, iso(now), alert_id],
-            )
-
-    def mark_alert(self, alert_id: int, *, status: str, error: str | None, now: datetime) -> None:
-        """Record one attempt's result (kept for callers that need no retry time)."""
-        with self.transaction() as conn:
-            conn.execute(
-                "UPDATE alerts SET status = ?, attempts = attempts + 1, last_error = ?,"
-                " updated = ?, sent = CASE WHEN ? = 'sent' THEN ? ELSE sent END WHERE id = ?",
-                [status, error, iso(now), status, iso(now), alert_id],
             )
 
     def hold_alerts(self, holds: Iterable[tuple[int, str]], *, now: datetime) -> None:
@@ -963,51 +729,3 @@ def _chunks(values: list[T]) -> Iterator[list[T]]:
     """At most 500 at a time: SQLite's limit on ``?`` parameters is 999 on old builds."""
     for start in range(0, len(values), 500):
         yield values[start : start + 500]
-
-
-def _source_state(row: dict[str, Any]) -> SourceState:
-    return SourceState(
-        name=row["name"],
-        url=row["url"],
-        permanent_url=row["permanent_url"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        primed=bool(row["primed"]),
-        last_poll=from_iso(row["last_poll"]),
-        last_ok=from_iso(row["last_ok"]),
-        last_status=row["last_status"],
-        last_http_status=row["last_http_status"],
-        last_error=row["last_error"],
-        consecutive_failures=int(row["consecutive_failures"]),
-        not_before=from_iso(row["not_before"]),
-        kind=row["kind"],
-        items_total=int(row["items_total"]),
-        next_due=from_iso(row.get("next_due")),
-        health=row.get("health") or "ok",
-        last_new_item=from_iso(row.get("last_new_item")),
-    )
-
-
-def _alert_row(row: dict[str, Any]) -> AlertRow:
-    return AlertRow(
-        id=row["id"],
-        hit_id=row["hit_id"],
-        channel=row["channel"],
-        url_key=row["url_key"],
-        masked_url=row["masked_url"],
-        title=row["title"],
-        body=row["body"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        created=from_iso(row["created"]),
-        updated=from_iso(row["updated"]),
-        kind=row["kind"],
-        format=row["format"],
-        data=row["data"],
-        rule_digest=row["rule_digest"],
-        hold=row["hold"],
-        next_attempt=from_iso(row["next_attempt"]),
-        sent=from_iso(row["sent"]),
-        digest_id=row["digest_id"],
-    )

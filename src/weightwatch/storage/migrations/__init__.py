@@ -1,0 +1,254 @@
+"""weightwatch's schema: named migrations, applied in order by ``sqlite_utils``.
+
+Frozen: a migration never changes once released (add a new one), and nothing here imports
+application code, so what an old database migrates to never depends on today's code.
+Migration 0005 backfills story features with its own frozen copy (``story_0005``).
+
+Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004),
+``items`` (0001), ``hits`` (0001), ``alerts`` (0001, rebuilt by 0004), ``page_blocks``
+(0003), ``url_health`` (0004), ``story_features`` and ``story_words`` (0005).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlite_utils
+
+from . import story_0005
+
+__all__ = ["migrations"]
+
+migrations = sqlite_utils.Migrations("weightwatch")
+
+
+@migrations(name="0001_initial")
+def _m0001_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE sources (
+            name TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            permanent_url TEXT,
+            etag TEXT,
+            last_modified TEXT,
+            primed INTEGER NOT NULL DEFAULT 0,
+            last_poll TEXT,
+            last_ok TEXT,
+            last_status TEXT,
+            last_http_status INTEGER,
+            last_error TEXT,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            kind TEXT,
+            items_total INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE items (
+            source TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            link TEXT NOT NULL,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            published TEXT,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (source, item_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE hits (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            source TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            link TEXT NOT NULL,
+            title TEXT NOT NULL,
+            title_key TEXT NOT NULL,
+            published TEXT,
+            created TEXT NOT NULL,
+            terms TEXT NOT NULL,
+            snippet TEXT NOT NULL,
+            duplicate_of INTEGER REFERENCES hits(id),
+            duplicate_reason TEXT,
+            UNIQUE (rule, source, item_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX hits_rule_link ON hits (rule, link)")
+    db.execute("CREATE INDEX hits_rule_created ON hits (rule, created)")
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            hit_id INTEGER NOT NULL REFERENCES hits(id),
+            channel TEXT NOT NULL,
+            url_key TEXT NOT NULL,
+            masked_url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            last_error TEXT,
+            UNIQUE (hit_id, url_key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX alerts_status ON alerts (status)")
+
+
+@migrations(name="0002_sources_next_due")
+def _m0002_sources_next_due(db: sqlite_utils.Database) -> None:
+    """The daemon's schedule survives restarts: when each source is due next."""
+    db.execute("ALTER TABLE sources ADD COLUMN next_due TEXT")
+
+
+@migrations(name="0003_page_blocks")
+def _m0003_page_blocks(db: sqlite_utils.Database) -> None:
+    """Watched pages: the fingerprints of the text blocks seen on each, and when last seen."""
+    db.execute(
+        """
+        CREATE TABLE page_blocks (
+            source TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (source, fingerprint)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX page_blocks_last_seen ON page_blocks (last_seen)")
+
+
+@migrations(name="0004_alerts_delivery")
+def _m0004_alerts_delivery(db: sqlite_utils.Database) -> None:
+    """Durable delivery: digests, holds (quiet hours, rate limit), retries, health alerts.
+
+    ``alerts`` is rebuilt because SQLite cannot relax ``hit_id NOT NULL`` in place: digest
+    and health messages belong to no hit. Rows keep their ids.
+    """
+    db.execute(
+        """
+        CREATE TABLE alerts_v2 (
+            id INTEGER PRIMARY KEY,
+            hit_id INTEGER REFERENCES hits(id),
+            kind TEXT NOT NULL DEFAULT 'hit',
+            channel TEXT NOT NULL,
+            url_key TEXT NOT NULL,
+            masked_url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            body TEXT NOT NULL,
+            format TEXT NOT NULL DEFAULT 'text',
+            data TEXT,
+            rule_digest TEXT,
+            status TEXT NOT NULL DEFAULT 'pending',
+            hold TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            next_attempt TEXT,
+            sent TEXT,
+            last_error TEXT,
+            digest_id INTEGER,
+            event_key TEXT
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO alerts_v2 (id, hit_id, channel, url_key, masked_url, title, body, status,"
+        " attempts, created, updated, last_error, sent)"
+        " SELECT id, hit_id, channel, url_key, masked_url, title, body, status, attempts,"
+        " created, updated, last_error, CASE WHEN status = 'sent' THEN updated END FROM alerts"
+    )
+    db.execute("DROP TABLE alerts")
+    db.execute("ALTER TABLE alerts_v2 RENAME TO alerts")
+    db.execute(
+        "CREATE UNIQUE INDEX alerts_hit_url ON alerts (hit_id, url_key) WHERE hit_id IS NOT NULL"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX alerts_event_url ON alerts (event_key, url_key)"
+        " WHERE event_key IS NOT NULL"
+    )
+    db.execute("CREATE INDEX alerts_open ON alerts (status, url_key)")
+    db.execute("CREATE INDEX alerts_sent ON alerts (url_key, sent)")
+    db.execute("ALTER TABLE sources ADD COLUMN health TEXT NOT NULL DEFAULT 'ok'")
+    db.execute("ALTER TABLE sources ADD COLUMN last_new_item TEXT")
+    db.execute(
+        """
+        CREATE TABLE url_health (
+            url_key TEXT PRIMARY KEY,
+            masked_url TEXT NOT NULL,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            reported INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+
+
+@migrations(name="0005_story_index")
+def _m0005_story_index(db: sqlite_utils.Database) -> None:
+    """Story clustering: each hit's story features, and an index of its distinctive words.
+
+    ``story_words`` is the candidate blocking of ``weightwatch.matching.story``: a new hit looks up
+    the newest hits of its rule that share a word with it, inside the window, instead of
+    scanning the window. ``created`` is Unix seconds (small rows; the index is ordered by
+    it). Existing hits are backfilled from their title and their item's text, with the
+    frozen copy of ``story.features`` in ``story_0005``.
+    """
+    db.execute(
+        """
+        CREATE TABLE story_features (
+            hit_id INTEGER PRIMARY KEY REFERENCES hits(id),
+            features TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE story_words (
+            rule TEXT NOT NULL,
+            word TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            hit_id INTEGER NOT NULL,
+            PRIMARY KEY (rule, word, created, hit_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX hits_duplicate_of ON hits (duplicate_of)")
+    rows = db.execute(
+        "SELECT h.id, h.rule, h.title, h.terms, h.created, COALESCE(i.text, '')"
+        " FROM hits h LEFT JOIN items i ON i.source = h.source AND i.item_id = h.item_id"
+    ).fetchall()
+    for hit_id, rule, title, terms, created, text in rows:
+        try:
+            exclude = [str(t) for t in json.loads(terms)]
+        except ValueError:
+            exclude = []
+        feats = story_0005.features(title, text, exclude)
+        db.execute(
+            "INSERT INTO story_features (hit_id, features) VALUES (?, ?)",
+            [hit_id, feats.to_json()],
+        )
+        stamp = _epoch(created)
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO story_words (rule, word, created, hit_id) VALUES (?, ?, ?, ?)",
+            [(rule, word, stamp, hit_id) for word in feats.index_words()],
+        )
+
+
+def _epoch(text: str | None) -> int:
+    return int(datetime.fromisoformat(text).timestamp()) if text else 0
+
+
+@migrations(name="0006_items_retention")
+def _m0006_items_retention(db: sqlite_utils.Database) -> None:
+    """Item text is kept for a retention period (explain, backtest); ids are kept forever."""
+    db.execute("CREATE INDEX items_first_seen ON items (first_seen)")
