@@ -252,8 +252,11 @@ def _default_path() -> Path:
 
 def _load(args: argparse.Namespace) -> Config:
     from weightwatch import config as config_mod
+    from weightwatch.service.systemd import register_secrets
 
-    return config_mod.load(args.config or _default_path())
+    cfg = config_mod.load(args.config or _default_path())
+    register_secrets(cfg.secrets)  # no log line, whichever library writes it, shows them
+    return cfg
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -36,7 +36,7 @@ from weightwatch.config import Config, Source
 from weightwatch.errors import ConfigError, StorageError
 from weightwatch.service.poll import deliver_pending, fetch_source, host_of, store_poll
 from weightwatch.service.scheduler import Scheduler
-from weightwatch.service.systemd import Notifier
+from weightwatch.service.systemd import Notifier, register_secrets
 from weightwatch.sources import health as decide
 from weightwatch.sources import schedule
 from weightwatch.sources.http import Fetcher
@@ -145,6 +145,7 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.now = now
         self.config: Config = config_mod.load(config_path)  # ConfigError: exit 78
+        register_secrets(self.config.secrets)
         self.stopping = threading.Event()
         self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.generation: dict[str, int] = {}
@@ -299,6 +300,7 @@ class Daemon:
         self.notifier.reloading()
         try:
             new = config_mod.load(self.config_path)
+            register_secrets(new.secrets)
         except ConfigError as exc:
             log.error("Reload refused; still running the previous config.\n%s", exc)
             self.notifier.ready(self.status_line())
