@@ -37,6 +37,7 @@ from operator import sub
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError, create_tag
 
 from weightwatch.errors import ParseError
+from weightwatch.sources.clean import clean_text
 from weightwatch.types import Block, PageResult
 
 __all__ = [
@@ -215,10 +216,11 @@ _BOMS = (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")
 
 
 def normalise(text: str) -> str:
-    """Unicode NFKC, zero-width characters and soft hyphens dropped, whitespace collapsed."""
+    """Unicode NFKC, zero-width characters and soft hyphens dropped, terminal controls and
+    bidi overrides dropped (``clean.clean_text``), whitespace collapsed."""
     if not text.isascii():
         text = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFKC", text))
-    return " ".join(text.split())
+    return " ".join(clean_text(text).split())
 
 
 def fingerprint(text: str) -> str:
@@ -416,11 +418,11 @@ class _Extraction:
             elif tag >= _A_ID and tag not in skip:  # elements; not comments, not doctype
                 ident = node.id
                 if ident:
-                    self.anchor = ident[:200]
+                    self.anchor = clean_text(ident)[:200]
                 elif tag == _A_ID:
                     name = node.attrs.get("name")
                     if name:
-                        self.anchor = name[:200]
+                        self.anchor = clean_text(name)[:200]
                 if tag in kind_of:
                     self.enter(tag)
                 elif tag in _CELL_IDS:
