@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -315,3 +316,29 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# --- TLS ----------------------------------------------------------------------------------
+
+
+def serve_tls(server: HTTPTestServer, context: ssl.SSLContext) -> HTTPTestServer:
+    """Make ``server`` (an HTTPTestServer or WebhookReceiver, just built) speak HTTPS.
+
+    Each accepted connection is wrapped with ``context``; the handshake runs in the handler
+    thread on its first read, so a client that refuses the certificate only ends its own
+    connection. ``server.url()`` still says http://: build https URLs with ``https_url``.
+    """
+    inner = server.server
+    plain_get_request = inner.get_request
+
+    def get_request() -> tuple[socket.socket, Any]:
+        sock, addr = plain_get_request()
+        return context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    inner.get_request = get_request  # type: ignore[method-assign]
+    inner.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
+    return server
+
+
+def https_url(server: HTTPTestServer, path: str, host: str = "localhost") -> str:
+    return f"https://{host}:{server.port}{path}"

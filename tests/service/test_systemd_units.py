@@ -77,3 +77,30 @@ def test_system_unit_is_rated_ok_by_systemd_analyze_security(tmp_path: Path) -> 
     assert match, result.stdout + result.stderr
     assert float(match.group(1)) <= 2.0
     assert match.group(2) == "OK"
+
+
+@pytest.mark.parametrize("name", ["weightwatch.service", "weightwatch-user.service"])
+def test_units_dump_no_core_cap_memory_and_stop_a_crash_loop(name: str) -> None:
+    unit = keys(name)
+    service = unit["Service"]
+    assert service["LimitCORE"] == "0"  # a watchdog SIGABRT must not dump tokens to disk
+    assert service["MemoryMax"] == "512M"
+    assert int(unit["Unit"]["StartLimitIntervalSec"]) >= 60
+    assert int(unit["Unit"]["StartLimitBurst"]) >= 1
+
+
+def test_system_unit_hides_home_and_blocks_link_local_and_multicast_only() -> None:
+    service = keys("weightwatch.service")["Service"]
+    assert service["ProtectHome"] == "yes"
+    # "link-local" and "multicast" are systemd's names for 169.254/16 + fe80::/64 and
+    # 224/4 + ff00::/8: loopback and ordinary outbound addresses are not in them.
+    assert service["IPAddressDeny"] == "link-local multicast"
+    assert "IPAddressAllow" not in service
+
+
+def test_units_say_loadcredential_is_not_read_yet() -> None:
+    for name in ("weightwatch.service", "weightwatch-user.service"):
+        text = (UNITS / name).read_text(encoding="utf-8")
+        assert not re.search(r"^LoadCredential=", text, re.MULTILINE)
+        assert "LoadCredential= is not read yet" in text or "NOT read by weightwatch" in text
+    assert "LoadCredential" in (ROOT / "docs" / "systemd.md").read_text(encoding="utf-8")

@@ -252,8 +252,11 @@ def _default_path() -> Path:
 
 def _load(args: argparse.Namespace) -> Config:
     from weightwatch import config as config_mod
+    from weightwatch.service.systemd import register_secrets
 
-    return config_mod.load(args.config or _default_path())
+    cfg = config_mod.load(args.config or _default_path())
+    register_secrets(cfg.secrets)  # no log line, whichever library writes it, shows them
+    return cfg
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -278,6 +281,7 @@ def _status(args: argparse.Namespace) -> int:
     import json
 
     from weightwatch.cli.status import render_status, source_rows
+    from weightwatch.sources.clean import printable
     from weightwatch.storage import Storage
 
     cfg = _load(args)
@@ -289,7 +293,7 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(render_status(rows))
+        print(printable(render_status(rows), keep_lines=True))
     return 0
 
 
@@ -297,6 +301,7 @@ def _alerts(args: argparse.Namespace) -> int:
     import json
     from datetime import UTC, datetime
 
+    from weightwatch.sources.clean import printable
     from weightwatch.storage import Storage
 
     cfg = _load(args)
@@ -344,10 +349,10 @@ def _alerts(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         state = r.status + (f" ({r.hold})" if r.status == "held" and r.hold else "")
-        print(f"#{r.id} {state}, {r.attempts} attempt(s), {r.channel} {r.masked_url}")
-        print(f"    {r.title}")
+        print(printable(f"#{r.id} {state}, {r.attempts} attempt(s), {r.channel} {r.masked_url}"))
+        print(f"    {printable(r.title)}")
         if r.last_error and r.status != "sent":
-            print(f"    last error: {r.last_error}")
+            print(f"    last error: {printable(r.last_error)}")
     return 0
 
 
@@ -384,6 +389,7 @@ def _test_notify(args: argparse.Namespace) -> int:
 def _hits(args: argparse.Namespace) -> int:
     import json
 
+    from weightwatch.sources.clean import printable
     from weightwatch.storage import Storage
 
     cfg = _load(args)
@@ -422,11 +428,13 @@ def _hits(args: argparse.Namespace) -> int:
         members = first["members"]
         sources = {first["source"], *(m["source"] for m in members)}
         noun = "source" if len(sources) == 1 else "sources"
-        print(f"#{first['id']} [{first['rule']}] {first['title']}")
-        print(f"    {first['created']}  {first['source']}  (story: {len(sources)} {noun})")
+        print(printable(f"#{first['id']} [{first['rule']}] {first['title']}"))
+        print(
+            printable(f"    {first['created']}  {first['source']}  (story: {len(sources)} {noun})")
+        )
         for m in members:
-            print(f"    + #{m['id']} {m['source']}: {m['title']}")
-            print(f"      {m['duplicate_reason']}, {m['created']}")
+            print(printable(f"    + #{m['id']} {m['source']}: {m['title']}"))
+            print(printable(f"      {m['duplicate_reason']}, {m['created']}"))
     return 0
 
 

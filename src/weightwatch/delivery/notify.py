@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,9 +29,29 @@ _apprise_log.addHandler(logging.NullHandler())
 def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
     """``console://`` prints the alert to standard output (the journal under systemd)."""
     line = "=" * 72
-    sys.stdout.write(f"{line}\n{title}\n{body}\n")
+    sys.stdout.write(f"{line}\n{_printable(title)}\n{_printable(body, keep_lines=True)}\n")
     sys.stdout.flush()
     return True
+
+
+# What a terminal would act on: C0/C1 controls, line separators, bidi overrides/isolates.
+# (The same rule as sources.clean.printable, kept here so delivery imports no source code.)
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(text: str, *, keep_lines: bool = False) -> str:
+    """Console text with terminal controls escaped (``\\x1b``, ``\\u202e``)."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        unsafe = ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+        if not unsafe or ch == " " or (keep_lines and ch in "\n\t"):
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+    return "".join(out)
 
 
 _HEADER_RE = re.compile(r"([?&](?:%2B|\+|-|%2D)[^=&]+=)([^&]*)", re.IGNORECASE)

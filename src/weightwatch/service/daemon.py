@@ -39,7 +39,7 @@ from weightwatch.errors import ConfigError, StorageError
 from weightwatch.service.deliver import deliver_pending
 from weightwatch.service.poll import fetch_source, host_of, prepare_poll, read_seen, write_poll
 from weightwatch.service.scheduler import Scheduler
-from weightwatch.service.systemd import Notifier
+from weightwatch.service.systemd import Notifier, register_secrets
 from weightwatch.service.writer import Writer, WriterClosed, WriterDeliveryStore
 from weightwatch.sources import health, schedule
 from weightwatch.sources.http import Fetcher
@@ -76,6 +76,7 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.now = now
         self.config: Config = config_mod.load(config_path)  # ConfigError: exit 78
+        register_secrets(self.config.secrets)
         self.stopping = threading.Event()
         self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.generation: dict[str, int] = {}
@@ -230,6 +231,7 @@ class Daemon:
         self.notifier.reloading()
         try:
             new = config_mod.load(self.config_path)
+            register_secrets(new.secrets)
         except ConfigError as exc:
             log.error("Reload refused; still running the previous config.\n%s", exc)
             self.notifier.ready(self.status_line())

@@ -1,5 +1,10 @@
 """systemd integration without compiled dependencies: sd_notify and journald-style logging.
 
+Every line the process logs, from weightwatch or from any library (urllib3 logs a channel's
+full URL, path token included, when it answers with broken headers), passes one scrubber on
+the root handler: known secret values (``register_secrets``, the ``${ENV}`` values of the
+config), passwords in URLs (``user:****@``) and token-like query values (``?token=****``).
+
 The notify protocol is one datagram per message to the unix socket named by
 ``$NOTIFY_SOCKET`` (a leading ``@`` means Linux's abstract namespace). Outside systemd
 ``$NOTIFY_SOCKET`` is unset and every call here is a no-op.
@@ -9,10 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 
 class Notifier:
@@ -105,6 +114,60 @@ def stderr_is_journal(env: dict[str, str] | None = None) -> bool:
     return st.st_dev == dev and st.st_ino == inode
 
 
+# --- secrets out of every log line --------------------------------------------------------
+
+_secrets_lock = threading.Lock()
+_secrets: tuple[str, ...] = ()  # every form of every registered secret, longest first
+
+# user:password@ in any scheme://; the user name is kept, the password masked.
+_URL_PASSWORD_RE = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+@")
+# Query values whose names say they are credentials (Apprise and feed URLs use these).
+_QUERY_TOKEN_RE = re.compile(
+    r"([?&;](?:[a-z0-9_.-]*(?:token|secret|passw(?:or)?d|apikey|api_key|api-key|signature)"
+    r"[a-z0-9_.-]*|key|pass|pwd|auth|sig|code)=)[^&#\s'\"]+",
+    re.IGNORECASE,
+)
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Add values (the ``${ENV}`` values a config used) that no log line may show.
+
+    Secrets are only ever added (a reloaded config may drop one that is still in memory).
+    Values shorter than 3 characters are ignored: masking them would garble every line.
+    """
+    global _secrets
+    forms: set[str] = set()
+    for value in values:
+        if len(value) >= 3:
+            forms.update({value, quote(value, safe=""), quote(value), quote_plus(value)})
+    with _secrets_lock:
+        merged = set(_secrets) | forms
+        _secrets = tuple(sorted(merged, key=len, reverse=True))
+
+
+def scrub_line(text: str) -> str:
+    """``text`` with registered secrets, URL passwords and token query values masked."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "****")
+    if "://" in text:
+        text = _URL_PASSWORD_RE.sub(r"\1****@", text)
+    if "=" in text:
+        text = _QUERY_TOKEN_RE.sub(r"\1****", text)
+    return text
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """Wraps a formatter and scrubs its whole output: message, traceback and stack."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub_line(self.inner.format(record))
+
+
 def setup_logging(verbose: bool = False, *, quiet: bool = False) -> None:
     """Journald format under systemd, timestamps on a terminal.
 
@@ -116,12 +179,13 @@ def setup_logging(verbose: bool = False, *, quiet: bool = False) -> None:
     else:
         level = logging.ERROR if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
+    inner: logging.Formatter
     if stderr_is_journal():
-        handler.setFormatter(JournalFormatter())
+        inner = JournalFormatter()
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
-        )
+        inner = logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S")
+    # On the handler, not a logger: records from every library's logger pass through it.
+    handler.setFormatter(ScrubbingFormatter(inner))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -55,6 +55,7 @@ import feedparser
 from feedparser.encodings import convert_to_utf8
 
 from weightwatch.errors import ParseError
+from weightwatch.sources.clean import clean_text
 from weightwatch.sources.urls import canonical_url
 from weightwatch.types import FeedResult, Item
 
@@ -545,7 +546,7 @@ def _plain(value: str, is_html: bool, limit: int) -> str:
         # middle (a code sample) is left alone.
         if "<" in value and _LEADING_TAG_RE.match(value):
             value = _strip_html(value)
-    value = _JUNK_RE.sub("", value)
+    value = clean_text(_JUNK_RE.sub("", value))  # no terminal controls, no bidi overrides
     value = " ".join(value.split())
     if len(value) > limit:
         cut = value[:limit]

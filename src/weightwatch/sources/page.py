@@ -13,7 +13,10 @@ whose blocks are what a reader sees on the page, in order:
    boilerplate (``nav``, ``aside``, page-level ``header`` / ``footer``, ARIA landmarks for
    navigation, banners, search and page info).
 4. ``ignore`` entries remove parts first: a CSS selector removes the elements it matches; a
-   ``/regular expression/`` removes the text it matches from every block.
+   ``/regular expression/`` removes the text it matches from every block. Patterns run under
+   the ``regex`` module (the GIL released) with ``IGNORE_TIME_LIMIT`` seconds for all of a
+   page's blocks: a pattern that backtracks catastrophically is a ``ParseError`` naming it
+   (stdlib ``re`` has no timeout, and ``/(a+)+$/`` froze every thread for minutes).
 5. The walk splits text at block elements: headings, paragraphs, list items, table rows
    (cells joined by " | "), ``<br>`` and every other block-level element. Inline elements
    join without a space ("H<sub>2</sub>O" stays "H2O").
@@ -29,17 +32,21 @@ from __future__ import annotations
 import codecs
 import hashlib
 import re
+import time
 import unicodedata
 from collections.abc import Iterable, Mapping
 from itertools import accumulate
 from operator import sub
 
+import regex
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError, create_tag
 
 from weightwatch.errors import ParseError
+from weightwatch.sources.clean import clean_text
 from weightwatch.types import Block, PageResult
 
 __all__ = [
+    "IGNORE_TIME_LIMIT",
     "MAX_BLOCKS",
     "TEXT_LIMIT",
     "check_ignore",
@@ -58,6 +65,8 @@ TEXT_LIMIT = 20_000
 #: (100,000 nested <div> take about a minute); Blink stops nesting at 512. Past this depth
 #: the rest of the page is not read (a warning); real pages nest a few dozen deep.
 MAX_DEPTH = 1000
+#: Seconds all ``/pattern/`` entries of ``ignore`` may take over one page's blocks together.
+IGNORE_TIME_LIMIT = 2.0
 #: A page whose visible text is shorter than this and that has scripts may be a JS shell.
 _SHELL_TEXT = 200
 
@@ -215,10 +224,11 @@ _BOMS = (b"\xef\xbb\xbf", b"\xfe\xff", b"\xff\xfe")
 
 
 def normalise(text: str) -> str:
-    """Unicode NFKC, zero-width characters and soft hyphens dropped, whitespace collapsed."""
+    """Unicode NFKC, zero-width characters and soft hyphens dropped, terminal controls and
+    bidi overrides dropped (``clean.clean_text``), whitespace collapsed."""
     if not text.isascii():
         text = _ZERO_WIDTH_RE.sub("", unicodedata.normalize("NFKC", text))
-    return " ".join(text.split())
+    return " ".join(clean_text(text).split())
 
 
 def fingerprint(text: str) -> str:
@@ -248,7 +258,7 @@ def check_ignore(entry: str) -> str | None:
     if _is_pattern(entry):
         try:
             _compile(entry)
-        except re.error as exc:
+        except regex.error as exc:
             return f"{_quote(entry)} is not a valid regular expression ({exc})"
         return None
     problem = check_selector(entry)
@@ -293,7 +303,8 @@ class _Extraction:
         self.source = source
         ignore = tuple(ignore)
         self.remove = [e for e in ignore if not _is_pattern(e)]
-        self.patterns = [_compile(e) for e in ignore if _is_pattern(e)]
+        self.patterns = [(e, _compile(e)) for e in ignore if _is_pattern(e)]
+        self.pattern_deadline = 0.0  # monotonic; set when the walk starts
         self.blocks: list[Block] = []
         self.seen_text = 0
         self.buf: list[str] = []
@@ -355,6 +366,7 @@ class _Extraction:
                 raise self.error("The page has no body.")
             _remove(root.css(_BOILERPLATE))
             roots = [root]
+        self.pattern_deadline = time.monotonic() + IGNORE_TIME_LIMIT
         for root in roots:
             self.walk(root)
             if self.full:
@@ -371,6 +383,20 @@ class _Extraction:
                 f"{MAX_BLOCKS} are watched (a selector can pick the part that matters)."
             )
         return PageResult(title=title, blocks=tuple(self.blocks), warning=warning)
+
+    def remove_pattern(self, entry: str, pattern: regex.Pattern[str], text: str) -> str:
+        """``text`` without what ``pattern`` matches, within the page's time for patterns."""
+        left = self.pattern_deadline - time.monotonic()
+        try:
+            if left <= 0:
+                raise TimeoutError
+            return pattern.sub(" ", text, timeout=left, concurrent=True)
+        except TimeoutError:
+            raise self.error(
+                f"The ignore pattern {_quote(entry)} took longer than {IGNORE_TIME_LIMIT:g} s "
+                "on this page's text and was stopped: it backtracks catastrophically on some "
+                'text (nested repetition such as "(a+)+" or "(a|aa)+"); simplify it.'
+            ) from None
 
     def check_shell(self, tree: LexborHTMLParser, visible: int) -> None:
         """Raise the JavaScript message when the page is an empty shell that scripts fill:
@@ -416,11 +442,11 @@ class _Extraction:
             elif tag >= _A_ID and tag not in skip:  # elements; not comments, not doctype
                 ident = node.id
                 if ident:
-                    self.anchor = ident[:200]
+                    self.anchor = clean_text(ident)[:200]
                 elif tag == _A_ID:
                     name = node.attrs.get("name")
                     if name:
-                        self.anchor = name[:200]
+                        self.anchor = clean_text(name)[:200]
                 if tag in kind_of:
                     self.enter(tag)
                 elif tag in _CELL_IDS:
@@ -484,8 +510,8 @@ class _Extraction:
         raw = "".join(self.buf)
         self.buf.clear()
         text = normalise(raw)
-        for pattern in self.patterns:
-            text = pattern.sub(" ", text)
+        for entry, pattern in self.patterns:
+            text = self.remove_pattern(entry, pattern, text)
         if self.patterns:
             text = " ".join(text.split())
         if not text or not _WORD_RE.search(text):
@@ -594,11 +620,11 @@ def _is_pattern(entry: str) -> bool:
     return len(entry) >= 2 and entry.startswith("/") and (entry.endswith(("/", "/i")))
 
 
-def _compile(entry: str) -> re.Pattern[str]:
+def _compile(entry: str) -> regex.Pattern[str]:
     entry = entry.strip()
     if entry.endswith("/i"):
-        return re.compile(entry[1:-2], re.IGNORECASE)
-    return re.compile(entry[1:-1])
+        return regex.compile(entry[1:-2], regex.IGNORECASE)
+    return regex.compile(entry[1:-1])
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str:
