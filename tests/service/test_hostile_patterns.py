@@ -19,7 +19,7 @@ from feedgen import Entry, rss
 from servers import HTTPTestServer
 from weightwatch import config as config_mod
 from weightwatch.errors import ParseError
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 from weightwatch.sources import page
 
 HTML = "text/html; charset=utf-8"

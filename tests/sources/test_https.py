@@ -33,7 +33,7 @@ from servers import (
 )
 from weightwatch import config as config_mod
 from weightwatch.errors import FetchError
-from weightwatch.service.poll import run_once
+from weightwatch.service.once import run_once
 from weightwatch.sources.http import Fetcher
 
 FEED = rss([Entry(title="Acme publishes open weights", link="https://acme.example/p/1")])
