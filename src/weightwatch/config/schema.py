@@ -9,8 +9,8 @@ one-line help. These tables drive:
 * unknown-key hints: did-you-mean within a table, and "``interval`` belongs in [[source]]"
   for a key written in the wrong table (``misplaced``);
 * the settings the ``check`` summary lists (``summary.summary``);
-* the generated reference ``docs/config.md`` (``reference_markdown``; regenerate with
-  ``make docs`` or ``python -m weightwatch.config.schema > docs/config.md``).
+* the generated reference ``docs/config.md`` (``reference_markdown``; regenerate it with
+  ``make docs``).
 
 The model's dataclass defaults come from here too (``model``), and a test checks that every
 dataclass field and every key agree. Queries, templates, URLs, selectors and ``${ENV}`` keep
@@ -36,31 +36,45 @@ from weightwatch.delivery.policy import MIN_DIGEST_PERIOD
 #: checked by their own code in ``check``.
 PLAIN_TYPES = ("duration", "size", "integer", "number", "boolean", "choice", "string", "strings")
 
-#: How each type is described in docs/config.md.
-TYPE_TEXT = {
-    "duration": 'duration: "30s", "15m", "2h", "1d", "1h30m"; a bare integer is seconds',
-    "size": 'size: "500KB", "10MB", "1GB" (1024-based); a bare integer is bytes',
-    "integer": "whole number",
-    "number": "number",
-    "boolean": "true or false",
-    "choice": "one of the listed strings",
-    "string": "string (one line)",
-    "strings": "list of strings",
-    "tags": "list of names",
-    "path": "file path",
-    "timezone": 'IANA time zone name such as "Europe/Berlin"',
-    "channel": "channel name from [channels]",
-    "channels": "list of channel names from [channels]",
-    "name": 'name: lowercase letters, digits, ".", "_" and "-", starting with a letter or digit',
-    "url": "http:// or https:// URL",
-    "urls": "Apprise URL or a list of them",
-    "selector": "CSS selector",
-    "ignore": "list of CSS selectors and /regular expressions/",
-    "query": 'query (words, "phrases", AND, OR, NOT, parentheses, NEAR/n, /regex/)',
-    "template": "Jinja2 template (sandboxed)",
-    "digest": '"1h" (a duration) or "daily HH:MM" (local time)',
-    "quiet": '"HH:MM-HH:MM" local time; may wrap past midnight',
-    "scope": 'list of source names and "tag:NAME"',
+#: Each type's short name (the docs' Type column) and what a value of it looks like.
+TYPES = {
+    "duration": ("duration", '"30s", "15m", "2h", "1d", "1h30m"; a bare integer is seconds'),
+    "size": ("size", '"500KB", "10MB", "1GB" (KB, MB, GB count in 1024s); a bare integer is bytes'),
+    "integer": ("whole number", "5, without quotes"),
+    "number": ("number", "90 or 90.5, without quotes"),
+    "boolean": ("true/false", "true or false, lowercase, without quotes"),
+    "choice": ("choice", "one of the strings listed under Allowed"),
+    "string": ("string", "one line of text in quotes"),
+    "strings": ("list of strings", '["open weights", "open-weight"]'),
+    "tags": ("list of names", '["ai", "labs"]; each a name (see name)'),
+    "path": ("path", 'a file path in quotes; "~" is your home folder'),
+    "timezone": ("time zone", 'an IANA name such as "Europe/Berlin" or "America/New_York"'),
+    "channel": ("channel name", "the name of a channel in [channels]"),
+    "channels": ("list of channel names", '["phone", "team"]: names of channels in [channels]'),
+    "name": (
+        "name",
+        'lowercase letters, digits, ".", "_" and "-", starting with a letter or digit',
+    ),
+    "url": ("URL", "an http:// or https:// address"),
+    "urls": (
+        "notification URLs",
+        'one Apprise URL ("ntfy://ntfy.sh/topic") or a list of them; ${VAR} is expanded',
+    ),
+    "selector": ("CSS selector", '"main", "article .post", "#releases li"'),
+    "ignore": ("ignore list", "CSS selectors and /regular expressions/ of text to leave out"),
+    "query": (
+        "query",
+        'words and "quoted phrases" with AND, OR, NOT (uppercase) and parentheses; -word, '
+        "NEAR/n, title:word and /regular expressions/ too",
+    ),
+    "template": (
+        "template",
+        "a Jinja2 template (sandboxed), checked by weightwatch check; placeholders: rule, rules, "
+        "title, link, source, published, terms, snippet, other_sources, count, channel",
+    ),
+    "digest": ("digest", '"1h" (at most one message per period) or "daily HH:MM" (local time)'),
+    "quiet": ("quiet hours", '"22:00-07:00" (local time); the range may wrap past midnight'),
+    "scope": ("source scope", '["hn", "tag:labs"]: source names, or "tag:NAME" for a tag'),
 }
 
 
@@ -69,7 +83,7 @@ class Key:
     """One key of one table: what it takes, its default, its bounds and a one-line help."""
 
     name: str
-    type: str  # a key of TYPE_TEXT
+    type: str  # a key of TYPES
     help: str
     example: str = ""  # TOML as a user writes it: '"15m"', '["ai", "labs"]'
     default: Any = None  # the value when the key is absent; None: no value
@@ -550,8 +564,10 @@ def close_match(word: str, candidates: Sequence[str], cutoff: float = 0.6) -> st
 
 
 def did_you_mean(word: str, candidates: Sequence[str], shown: dict[str, str] | None = None) -> str:
-    """``; did you mean "workers"?`` when ``word`` is close to a candidate, else ``""``."""
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    """``; did you mean "workers"?`` when ``word`` is close to a candidate (or the same but
+    for case: "HTML" -> "html"), else ``""``."""
+    same = [c for c in candidates if c.lower() == word.lower()]
+    close = same or difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     if not close:
         return ""
     written = shown[close[0]] if shown else json.dumps(close[0], ensure_ascii=False)
@@ -609,8 +625,7 @@ def default_of(table: Table, key: str) -> Any:
 _INTRO = """\
 # Config reference
 
-<!-- Generated from src/weightwatch/config/schema.py: do not edit by hand.
-     Regenerate with `make docs` (python -m weightwatch.config.schema > docs/config.md). -->
+<!-- Generated from src/weightwatch/config/schema.py by `make docs`: do not edit by hand. -->
 
 weightwatch reads one TOML file: `--config FILE`, else `$WEIGHTWATCH_CONFIG`, else
 `$CONFIGURATION_DIRECTORY/config.toml` (systemd), else `$XDG_CONFIG_HOME/weightwatch/config.toml`,
@@ -650,17 +665,18 @@ def reference_markdown() -> str:
             allowed = key.bounds_text()
             row = [
                 f"`{key.name}`",
-                TYPE_TEXT[key.type],
+                TYPES[key.type][0],
                 _default_cell(key),
                 allowed,
                 f"`{key.example}`" if key.example else "",
                 key.help,
             ]
             parts.append("| " + " | ".join(_cell(c) for c in row) + " |")
+    parts.append("\n## Value types\n")
+    parts.append("| Type | Written as |")
+    parts.append("|---|---|")
+    used = {key.type for table in TABLES for key in table.keys}
+    for name, (label, text) in TYPES.items():
+        if name in used:
+            parts.append(f"| {_cell(label)} | {_cell(text)} |")
     return "\n".join(parts) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover - `make docs`
-    import sys
-
-    sys.stdout.write(reference_markdown())
