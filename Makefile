@@ -35,7 +35,7 @@ test: lint
 
 # docs/config.md is generated from the key tables in src/weightwatch/config/schema.py.
 docs: $(VENV)/.installed
-	$(BIN)/python -c 'from pathlib import Path; from weightwatch.config.schema import reference_markdown; Path("docs/config.md").write_text(reference_markdown(), encoding="utf-8")'
+	$(BIN)/python -c 'from pathlib import Path; from weightwatch.config.reference import reference_markdown; Path("docs/config.md").write_text(reference_markdown(), encoding="utf-8")'
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/cycle.py

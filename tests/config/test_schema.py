@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from weightwatch.config import load, model, parse, schema, summary
+from weightwatch.config import load, model, parse, reference, schema, summary
 from weightwatch.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def test_parsing_a_config_without_channels_pages_or_templates_loads_no_library_w
 
 
 def test_docs_config_md_is_the_reference_generated_from_the_schema() -> None:
-    assert DOCS.read_text(encoding="utf-8") == schema.reference_markdown(), (
+    assert DOCS.read_text(encoding="utf-8") == reference.reference_markdown(), (
         "docs/config.md is out of date: run `make docs` and commit it"
     )
 
@@ -289,3 +289,14 @@ def test_a_key_written_back_as_toml_is_what_the_file_would_hold() -> None:
     assert schema.SETTINGS["title_similarity"].toml(90.0) == "90"
     assert schema.SOURCE["tags"].toml(("a", "b")) == '["a", "b"]'
     assert schema.SOURCE["backfill"].toml(True) == "true"
+
+
+def test_every_type_in_the_tables_has_a_checker_or_its_own_code() -> None:
+    from weightwatch.config.check import Checker
+
+    handled = set(Checker({}, None).handlers)
+    assert set(schema.PLAIN_TYPES) <= handled
+    own_code = {"name", "url", "urls", "query", "channels", "scope"}  # check.py / rules.py
+    for table in schema.TABLES:
+        for key in table.keys:
+            assert key.type in handled | own_code, key

@@ -9,11 +9,12 @@ use the table names as the user writes them: ``settings.interval``, ``channels.t
 and ``settings.user_agent`` only. Every value taken from the environment is recorded in
 ``Config.secrets`` and never appears in a ``ConfigError`` or in ``summary()``.
 
-The package: ``model`` (the values), ``schema`` (every key: type, default, bounds, help;
-the source of docs/config.md), ``check`` and ``rules`` (the checker), ``units`` (durations,
-sizes), ``paths`` (default locations), ``env`` (``${VAR}``), ``summary`` (``weightwatch
-check``). Importing this package or ``model`` loads no library wrapper (apprise, jinja2,
-selectolax, ...): ``load`` and ``parse`` import the checker when called.
+The package: ``model`` (the values), ``schema`` (every key: type, default, bounds, help),
+``reference`` (docs/config.md from the schema), ``reading`` (file and TOML), ``check`` and
+``rules`` (the checker), ``units`` (durations, sizes), ``paths`` (default locations), ``env``
+(``${VAR}``), ``summary`` (``weightwatch check``). Importing this package or ``model`` loads
+no library wrapper (apprise, jinja2, selectolax, ...): ``load`` and ``parse`` import the
+checker when called.
 """
 
 from __future__ import annotations
@@ -98,9 +99,9 @@ __all__ = [
 
 def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate the config file at ``path``; ConfigError lists every problem."""
-    from weightwatch.config import check
+    from weightwatch.config import reading
 
-    return check.load(path, env)
+    return reading.load(path, env)
 
 
 def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -108,6 +109,6 @@ def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None 
 
     ``env`` defaults to ``os.environ``. Raises ConfigError with every problem found.
     """
-    from weightwatch.config import check
+    from weightwatch.config import reading
 
-    return check.parse(text, path=path, env=env)
+    return reading.parse(text, path=path, env=env)

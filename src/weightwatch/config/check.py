@@ -1,7 +1,7 @@
 """Checking a parsed TOML document against the key tables of ``schema``.
 
-``parse`` / ``load`` (re-exported by ``weightwatch.config``) collect every problem in the file
-and raise them at once as ``ConfigError.problems``, each with its key path
+``Checker.run`` collects every problem in the document (``reading.parse`` raises them at once
+as ``ConfigError.problems``), each with its key path
 (``rule[2].query: unbalanced parenthesis at column 14``). Key paths use the table names as
 the user writes them: ``settings.interval``, ``channels.team[1]``, ``source[3].url``,
 ``rule[2].notify[0]`` (indexes are 0-based, in file order).
@@ -15,11 +15,9 @@ that use them, so a config without channels, pages or templates loads none of th
 
 from __future__ import annotations
 
-import ast
 import json
 import math
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -47,64 +45,13 @@ from weightwatch.config.schema import (
 )
 from weightwatch.config.units import parse_duration, parse_size, show
 from weightwatch.delivery.policy import Digest, parse_daily, parse_quiet
-from weightwatch.errors import ConfigError, Problem
+from weightwatch.errors import Problem
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
 _NAME_HELP = 'use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit'
 
 #: A value that failed its check (the problem is already recorded).
 BAD: Any = object()
-
-
-def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the config file at ``path``; ConfigError lists every problem."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            [Problem("", "the config file does not exist (see config.example.toml to start one)")],
-            str(path),
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(
-            [Problem("", "is a directory; give the path of the config file itself")], str(path)
-        ) from None
-    except PermissionError:
-        raise ConfigError(
-            [Problem("", "cannot be read: permission denied for this user")], str(path)
-        ) from None
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ConfigError([Problem("", f"cannot be read: {reason}")], str(path)) from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            [Problem("", f"is not UTF-8 text (first bad byte on line {line})")], str(path)
-        ) from None
-    return parse(text, path=path, env=env)
-
-
-def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Validate config ``text``; ``path`` (where it came from) anchors relative paths.
-
-    ``env`` defaults to ``os.environ``. Raises ConfigError with every problem found.
-    """
-    import os
-
-    environ: Mapping[str, str] = os.environ if env is None else env
-    file = str(path) if path is not None else None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([toml_problem(exc, text)], file) from None
-    checker = Checker(environ, path)
-    config = checker.run(data)
-    if checker.problems or config is None:
-        raise ConfigError(checker.final_problems(data), file)
-    return config
 
 
 def _root(path: str) -> str:
@@ -121,40 +68,6 @@ def one_of(values: Sequence[str]) -> str:
     """``"a", "b" or "c"``."""
     quoted = [json.dumps(v) for v in values]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
-
-
-def toml_problem(exc: tomllib.TOMLDecodeError, text: str) -> Problem:
-    """A TOML syntax error as one problem, with its line and column and a hint."""
-    message = str(exc)
-    where = ""
-    match = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
-    if match:
-        where = f" at line {match.group(1)}, column {match.group(2)}"
-        message = message[: match.start()]
-    elif message.endswith("(at end of document)"):
-        message = message[: -len("(at end of document)")].rstrip()
-        lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-        where = f" at the end of the file (line {max(lines, 1)})"
-    declared = re.fullmatch(r"Cannot declare \((.*)\) twice", message)
-    if declared:
-        try:
-            keys = ast.literal_eval(f"({declared.group(1)})")
-            message = "Cannot declare [" + ".".join(str(k) for k in keys) + "] twice"
-        except (ValueError, SyntaxError):
-            pass
-    hint = ""
-    if message.startswith("Invalid value"):
-        hint = ' (text needs quotes, e.g. interval = "15m"; true/false are lowercase)'
-    elif message.startswith("Expected newline or end of document"):
-        hint = ' (one key = value per line; is a text value missing its quotes, e.g. "15m"?)'
-    elif message.startswith("Cannot overwrite a value"):
-        hint = " (a key or a [table] is written twice; [[source]] and [[rule]] take two brackets)"
-    elif message.startswith("Cannot declare"):
-        hint = " (a [table] is written twice, or a table header repeats a key set above it)"
-    elif message.startswith("Unterminated string"):
-        hint = " (a string's closing quote is missing)"
-    text_message = message[:1].lower() + message[1:] if message else "invalid TOML"
-    return Problem("", f"TOML syntax error{where}: {text_message}{hint}")
 
 
 class Checker:

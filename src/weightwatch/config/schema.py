@@ -9,8 +9,8 @@ one-line help. These tables drive:
 * unknown-key hints: did-you-mean within a table, and "``interval`` belongs in [[source]]"
   for a key written in the wrong table (``misplaced``);
 * the settings the ``check`` summary lists (``summary.summary``);
-* the generated reference ``docs/config.md`` (``reference_markdown``; regenerate it with
-  ``make docs``).
+* the generated reference ``docs/config.md`` (``reference.reference_markdown``; regenerate
+  it with ``make docs``).
 
 The model's dataclass defaults come from here too (``model``), and a test checks that every
 dataclass field and every key agree. Queries, templates, URLs, selectors and ``${ENV}`` keep
@@ -614,69 +614,3 @@ def misplaced_top_level(key: str) -> str:
     if close:
         return f'unknown top-level key; did you mean "{close}" (in [settings])?'
     return "unknown top-level key; keys go in [settings], [channels], [[source]] or [[rule]]"
-
-
-def default_of(table: Table, key: str) -> Any:
-    return table[key].default
-
-
-# ----------------------------------------------------------------------- docs/config.md
-
-_INTRO = """\
-# Config reference
-
-<!-- Generated from src/weightwatch/config/schema.py by `make docs`: do not edit by hand. -->
-
-weightwatch reads one TOML file: `--config FILE`, else `$WEIGHTWATCH_CONFIG`, else
-`$CONFIGURATION_DIRECTORY/config.toml` (systemd), else `$XDG_CONFIG_HOME/weightwatch/config.toml`,
-else `~/.config/weightwatch/config.toml`. `weightwatch check` validates it and prints a
-summary; it reports every problem at once, each with its key path (`settings.interval`,
-`channels.team[1]`, `source[3].url`, `rule[2].notify[0]`; indexes count from 0 in file order).
-`config.example.toml` is a commented example.
-
-`${VAR}` (and `${VAR:-default}`, `$$` for a literal `$`) is expanded in channel URLs and
-`settings.user_agent` only; values taken from the environment are masked wherever weightwatch
-shows a URL or a problem.
-"""
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _default_cell(key: Key) -> str:
-    if key.required:
-        return "required"
-    if key.default_text:
-        return key.default_text
-    if key.default is None:
-        return ""
-    return f"`{key.toml(key.default)}`"
-
-
-def reference_markdown() -> str:
-    """docs/config.md: every table and key, from the tables above."""
-    parts = [_INTRO]
-    for table in TABLES:
-        parts.append(f"\n## `{table.header}`\n\n{table.help}\n")
-        parts.append("| Key | Type | Default | Allowed | Example | Meaning |")
-        parts.append("|---|---|---|---|---|---|")
-        for key in table.keys:
-            allowed = key.bounds_text()
-            row = [
-                f"`{key.name}`",
-                TYPES[key.type][0],
-                _default_cell(key),
-                allowed,
-                f"`{key.example}`" if key.example else "",
-                key.help,
-            ]
-            parts.append("| " + " | ".join(_cell(c) for c in row) + " |")
-    parts.append("\n## Value types\n")
-    parts.append("| Type | Written as |")
-    parts.append("|---|---|")
-    used = {key.type for table in TABLES for key in table.keys}
-    for name, (label, text) in TYPES.items():
-        if name in used:
-            parts.append(f"| {_cell(label)} | {_cell(text)} |")
-    return "\n".join(parts) + "\n"
