@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.example.toml
 
-.PHONY: run demo test lint check-config bench clean
+.PHONY: run demo test lint check-config bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: $(VENV)/.installed-test
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# docs/config.md is generated from the key tables in src/weightwatch/config/schema.py.
+docs: $(VENV)/.installed
+	$(BIN)/python -c 'from pathlib import Path; from weightwatch.config.reference import reference_markdown; Path("docs/config.md").write_text(reference_markdown(), encoding="utf-8")'
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/cycle.py

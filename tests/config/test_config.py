@@ -17,6 +17,7 @@ from weightwatch.config import (
     parse,
     parse_duration,
     parse_size,
+    schema,
     summary,
 )
 from weightwatch.errors import ConfigError, QueryError
@@ -193,7 +194,7 @@ def test_a_good_fixture_validates() -> None:
         (
             '[[source]]\nname = "hn"\nurl = "https://example.org/rss"\ncolour = "red"',
             "source[0].colour: unknown key; the keys here are name, url, interval, tags, backfill"
-            + "".join(f", {k}" for k in config._SOURCE_KEYS[5:]),
+            + "".join(f", {k}" for k in schema.SOURCE.names[5:]),
         ),
         (
             '[channels]\nt = "console://"\n[[rule]]\nname = "r"\nquery = "x"\nnotfy = ["t"]',
@@ -336,7 +337,10 @@ def test_format_size_round_trips(size: int) -> None:
     [
         ("workers = 0", "settings.workers: must be between 1 and 64, found 0"),
         ("workers = 65", "settings.workers: must be between 1 and 64, found 65"),
-        ("workers = 2.5", "settings.workers: expected a whole number such as 8, found 2.5"),
+        (
+            "workers = 2.5",
+            "settings.workers: expected a whole number from 1 to 64 such as 8, found 2.5",
+        ),
         ('timeout = "0s"', 'settings.timeout: must be at least 1s, found "0s"'),
         ('timeout = "1h"', 'settings.timeout: must be at most 10m, found "1h"'),
         ('max_body = "100"', 'settings.max_body: must be between 1KB and 1GB, found "100"'),

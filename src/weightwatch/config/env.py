@@ -1,0 +1,92 @@
+"""``${VAR}`` expansion for the values that allow it, and masking what came from it.
+
+``expand`` reads ``${VAR}``, ``${VAR:-default}`` and ``$$`` (a literal dollar) and reports
+every mistake in the string; ``scrub`` replaces every recorded secret (and its URL-quoted
+forms) with ``****``. Standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
+
+from weightwatch.config.units import show
+
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class Expanded:
+    """The result of expanding one string: ``value`` is None when ``problems`` is not empty."""
+
+    value: str | None
+    problems: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)  # values taken from the environment
+
+
+def expand(text: str, env: Mapping[str, str]) -> Expanded:
+    """``${VAR}``, ``${VAR:-default}`` and ``$$`` in ``text``, every mistake reported."""
+    out: list[str] = []
+    result = Expanded(None)
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char != "$":
+            out.append(char)
+            i += 1
+            continue
+        following = text[i + 1 : i + 2]
+        if following == "$":
+            out.append("$")
+            i += 2
+            continue
+        if following != "{":
+            word = _WORD_RE.match(text[i + 1 :])
+            if word:
+                result.problems.append(
+                    f"write ${{{word.group()}}} to use an environment variable, "
+                    f'or $$ for a literal "$"'
+                )
+            else:
+                result.problems.append('has a "$" on its own; write $$ for a literal "$"')
+            i += 1
+            continue
+        end = text.find("}", i + 2)
+        if end < 0:
+            result.problems.append('has "${" without a closing "}"')
+            return result
+        inner = text[i + 2 : end]
+        name, has_default, default = inner.partition(":-")
+        i = end + 1
+        if not _ENV_NAME_RE.fullmatch(name):
+            result.problems.append(
+                f"{show('${' + inner + '}')} is not an environment variable reference: "
+                'write ${NAME} or ${NAME:-default}, NAME being letters, digits and "_"'
+            )
+            continue
+        value = env.get(name)
+        if value:
+            result.secrets.append(value)
+            out.append(value)
+        elif has_default:
+            out.append(default)
+        elif value is None:
+            result.problems.append(f"environment variable {name} is not set")
+        else:
+            result.problems.append(f"environment variable {name} is set but empty")
+    if not result.problems:
+        result.value = "".join(out)
+    return result
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret of 3 characters or more (and its URL-quoted forms) masked."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) < 3:
+            continue
+        for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
+            text = text.replace(form, "****")
+    return text
