@@ -371,3 +371,22 @@ notify = ["hook", "down"]
     dump = "\n".join(conn.iterdump())
     conn.close()
     assert secret not in dump
+
+
+def test_once_keeps_host_spacing_between_requests_to_one_host(
+    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
+) -> None:
+    for path in ("/a.xml", "/b.xml", "/c.xml"):
+        http_server.set(path, rss([OLD]))
+    cfg = write_config(
+        tmp_path,
+        {name: http_server.url(f"/{name}.xml") for name in ("a", "b", "c")},
+        {"hook": [webhook.apprise_url]},
+        [{"name": "oa", "query": OPENAI_RULE, "notify": ["hook"]}],
+        settings='host_spacing = "1s"',
+    )
+    run_once(cfg)
+    starts = sorted(r.at for r in http_server.requests)
+    assert len(starts) == 3
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.95  # the same pause as the daemon keeps, never overlapping

@@ -49,6 +49,7 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT  # seconds, total for one fetch
     max_body: int = DEFAULT_MAX_BODY  # bytes after decompression
     workers: int = DEFAULT_WORKERS  # concurrent fetches (never two to one host)
+    host_spacing: float = SETTINGS["host_spacing"].default  # seconds between requests to a host
     user_agent: str = SETTINGS["user_agent"].default  # "": weightwatch's own User-Agent
     dedup_window: float = DEFAULT_DEDUP_WINDOW  # seconds, for near-identical titles
     title_similarity: float = DEFAULT_TITLE_SIMILARITY  # 0-100, see dedup.py

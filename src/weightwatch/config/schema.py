@@ -216,6 +216,16 @@ SETTINGS = Table(
             max=64,
         ),
         Key(
+            "host_spacing",
+            "duration",
+            "The pause between the end of one request to a host and the start of the next "
+            "(requests to one host never overlap); the daemon and `once` both keep it.",
+            '"1s"',
+            default=1.0,
+            min=0.0,
+            max=60.0,
+        ),
+        Key(
             "user_agent",
             "string",
             "The User-Agent header of every request; ${VAR} is expanded here.",

@@ -9,12 +9,12 @@ Threads and who owns what:
   calls through it (``writer_call(lambda st: ...)``, typed), so there is exactly one writer
   and no "database is locked".
 
-A poll job fetches and parses in its own thread (after claiming its host: one request at
-a time per host, ``HOST_SPACING`` apart; a poll whose host is busy reschedules itself for
-when the host is free instead of holding a pool thread), reads the known item ids through
-the writer, matches the new items against the rules in its own thread, then decides the
-stories and stores through the writer in one transaction, then schedules its own next run
-from ``schedule.next_delay``.
+A poll job fetches and parses in its own thread (after claiming its host from the
+``sources.hosts`` gate: one request at a time per host, ``settings.host_spacing`` apart; a
+poll whose host is busy reschedules itself for when the host is free instead of holding a
+pool thread), reads the known item ids through the writer, matches the new items against
+the rules in its own thread, then decides the stories and stores through the writer in one
+transaction, then schedules its own next run from ``schedule.next_delay``.
 """
 
 from __future__ import annotations
@@ -37,11 +37,12 @@ from weightwatch import config as config_mod
 from weightwatch.config import Config, Source
 from weightwatch.errors import ConfigError, StorageError
 from weightwatch.service.deliver import deliver_pending
-from weightwatch.service.poll import fetch_source, host_of, prepare_poll, read_seen, write_poll
+from weightwatch.service.poll import fetch_source, prepare_poll, read_seen, write_poll
 from weightwatch.service.scheduler import Scheduler
 from weightwatch.service.systemd import Notifier, register_secrets
 from weightwatch.service.writer import Writer, WriterClosed, WriterDeliveryStore
 from weightwatch.sources import health, schedule
+from weightwatch.sources.hosts import HostGate, host_of
 from weightwatch.sources.http import Fetcher
 from weightwatch.storage import Storage
 
@@ -50,7 +51,6 @@ log = logging.getLogger("weightwatch")
 T = TypeVar("T")
 
 DELIVERY_EVERY = 5.0  # seconds between delivery runs (retries follow their own backoff)
-HOST_SPACING = 1.0  # seconds between the end of one request to a host and the next
 STOP_DELIVERY_BUDGET = 4.0  # seconds for the last delivery attempt when stopping
 STOP_WRITER_BUDGET = 3.0  # seconds for the writer to finish its transaction and close
 PRUNE_EVERY = 3600.0  # seconds between prunings of old item text (settings.retention)
@@ -80,9 +80,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.events: queue.SimpleQueue[str] = queue.SimpleQueue()
         self.generation: dict[str, int] = {}
-        self.hosts_busy: set[str] = set()
-        self.host_free_at: dict[str, float] = {}
-        self.host_next_slot: dict[str, float] = {}
+        self.gate = HostGate(spacing=self.config.settings.host_spacing)
         self.gate_lock = threading.Lock()
         self.delivery_lock = threading.Lock()  # one delivery pass at a time
         self.beat_at = time.monotonic()
@@ -249,6 +247,8 @@ class Daemon:
         after = {s.name: s for s in new.sources}
         self.writer_call(lambda st: st.ensure_sources((s.name, s.url) for s in new.sources))
         self.config = new  # rules and channels: every poll and delivery takes a snapshot
+        with self.gate_lock:
+            self.gate.spacing = new.settings.host_spacing
         now = self.now()
         added = [n for n in after if n not in before]
         removed = [n for n in before if n not in after]
@@ -387,34 +387,13 @@ class Daemon:
         self._schedule(source.name, when)
 
     def _claim_host(self, host: str, queued: bool) -> float:
-        """0 when this poll may use ``host`` now (it is then marked busy), else seconds to wait.
-
-        One request at a time per host, ``HOST_SPACING`` seconds from the end of one to the
-        start of the next. Polls that must wait get successive slots and a poll coming back
-        for its slot (``queued``) goes before newcomers, so an overloaded host serves its
-        sources in turn: each is polled late, none is starved.
-        """
+        """0 when this poll may use ``host`` now, else seconds to wait (``sources.hosts``)."""
         with self.gate_lock:
-            now = time.monotonic()
-            free_at = self.host_free_at.get(host, 0.0)
-            free = host not in self.hosts_busy and free_at <= now
-            if queued:  # back for its slot: it keeps its turn until the host is free
-                if free:
-                    self.hosts_busy.add(host)
-                    return 0.0
-                return max(free_at - now, 0.2)
-            line = self.host_next_slot.get(host, 0.0) > now  # others are waiting their turn
-            if free and not line:
-                self.hosts_busy.add(host)
-                return 0.0
-            slot = max(self.host_next_slot.get(host, 0.0), free_at, now + 0.05)
-            self.host_next_slot[host] = slot + HOST_SPACING
-            return slot - now
+            return self.gate.claim(host, time.monotonic(), queued=queued)
 
     def _release_host(self, host: str) -> None:
         with self.gate_lock:
-            self.hosts_busy.discard(host)
-            self.host_free_at[host] = time.monotonic() + HOST_SPACING
+            self.gate.release(host, time.monotonic())
 
     def deliver_job(self) -> None:
         if self.stopping.is_set():

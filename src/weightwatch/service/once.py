@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -13,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from weightwatch.config import Config, Source
 from weightwatch.service.deliver import deliver_pending
-from weightwatch.service.poll import Fetched, fetch_source, host_of, store_poll
+from weightwatch.service.poll import Fetched, fetch_source, store_poll
 from weightwatch.sources import health
+from weightwatch.sources.hosts import HostGate, host_of
 from weightwatch.sources.http import Fetcher
 from weightwatch.storage.store import Storage
 from weightwatch.types import CycleSummary, SourceOutcome, SourceState
@@ -54,15 +56,28 @@ def poll_sources(
     # Bounded: when storing falls behind, fetchers wait instead of piling up parsed feeds.
     results: queue.Queue[Fetched | None] = queue.Queue(maxsize=2 * config.settings.workers)
 
-    def host_worker(jobs: list[tuple[Source, SourceState]]) -> None:
+    gate, gate_lock = HostGate(spacing=config.settings.host_spacing), threading.Lock()
+
+    def host_worker(host: str, jobs: list[tuple[Source, SourceState]]) -> None:
         for source, state in jobs:
-            results.put(fetch_source(fetcher, source, state))
+            while True:
+                with gate_lock:
+                    wait = gate.claim(host, time.monotonic(), queued=True)
+                if wait <= 0:
+                    break
+                time.sleep(wait)
+            try:
+                fetched = fetch_source(fetcher, source, state)
+            finally:
+                with gate_lock:
+                    gate.release(host, time.monotonic())
+            results.put(fetched)
         results.put(None)
 
     workers = max(1, min(config.settings.workers, len(by_host)))
     with ThreadPoolExecutor(workers, thread_name_prefix="fetch") as pool:
-        for jobs in by_host.values():
-            pool.submit(host_worker, jobs)
+        for host, jobs in by_host.items():
+            pool.submit(host_worker, host, jobs)
         remaining = len(by_host)
         while remaining:
             fetched = results.get()

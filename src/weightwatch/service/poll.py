@@ -20,7 +20,6 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from weightwatch.config import Config, Source
 from weightwatch.delivery import routing, templates
@@ -54,10 +53,6 @@ class Fetched:
     feed: FeedResult | None = None
     error: SourceError | None = None
     page: PageResult | None = None  # a watched page: its blocks; feed.items come from the diff
-
-
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
 
 
 def fetch_source(fetcher: Fetcher, source: Source, state: SourceState) -> Fetched:
