@@ -228,3 +228,24 @@ def render_url_trouble(channel: str, masked_url: str, failures: int, error: str)
         f" failed.\nLast error: {error}\n\nweightwatch keeps retrying them with backoff for"
         " up to 24 h each. This message is sent once until that URL works again.",
     )
+
+
+def render_storage_trouble(error: str, unrecorded: int, channels: list[str]) -> tuple[str, str]:
+    """The ops-channel message, sent directly, while the database cannot record sends."""
+    where = ", ".join(sorted(set(channels))) or "none"
+    return (
+        "[weightwatch] cannot record alerts: database write failed",
+        f"weightwatch sent {unrecorded} alert(s) but could not record that they were sent."
+        f"\nError: {error}\n\nTo avoid sending them twice, delivery to those URLs (channels:"
+        f" {where}) is paused until the database accepts writes again; polling goes on."
+        " A restart before then would send those alerts again.",
+    )
+
+
+def render_storage_recovered(recorded: int, since: datetime | None) -> tuple[str, str]:
+    """The ops-channel message once the database records the sends it could not."""
+    return (
+        "[weightwatch] database writes work again",
+        f"The database accepts writes again (failing since {format_time(since)}).\n"
+        f"{recorded} alert(s) sent meanwhile are now recorded as sent; delivery goes on.",
+    )
