@@ -1,10 +1,17 @@
-"""Alert messages as plain text: pure functions over values."""
+"""Alert messages as plain text: pure functions over values.
+
+One side effect: a user template that fails on an item (``{{ link.split('/')[2] }}`` on
+an item without a link passes ``check``, whose sample has one) is replaced by the default
+message, and a warning is logged once per template and process (``_template_failed``).
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import logging
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +22,10 @@ if TYPE_CHECKING:
     from weightwatch.delivery.templates import Template
 
 TITLE_MAX = 200
+
+log = logging.getLogger("weightwatch")
+_warned: set[tuple[str, bool]] = set()
+_warned_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,49 @@ def render_formatted(
         default_body = _html_body(ctx)
     if fmt == "markdown" and (title_template or body_template):
         ctx = {k: md_escape(v) if isinstance(v, str) and k != "link" else v for k, v in ctx.items()}
-    title = title_template.render(ctx) if title_template else default_title
-    body = body_template.render(ctx) if body_template else default_body
+    title = _render_or(title_template, ctx, default_title, "title", item, channel)
+    body = _render_or(body_template, ctx, default_body, "body", item, channel)
     return " ".join(title.split())[: TITLE_MAX * 2], body
+
+
+def _render_or(
+    template: Template | None,
+    ctx: dict[str, Any],
+    default: str,
+    part: str,
+    item: Item,
+    channel: str,
+) -> str:
+    """``template`` rendered, or ``default`` when there is none or it fails on this item."""
+    if template is None:
+        return default
+    try:
+        return template.render(ctx)
+    except Exception as exc:  # any failure of a user template, by design
+        _template_failed(template, exc, part, item, channel)
+        return default
+
+
+def _template_failed(
+    template: Template, exc: Exception, part: str, item: Item, channel: str
+) -> None:
+    """Warn once per template (text and format) and process: the default message went."""
+    key = (template.text, template.html)
+    with _warned_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    log.warning(
+        "The %s template %r of channel %s failed on item %s of %s (%s: %s); the default"
+        " message was sent instead. Fix the template; this is logged once per template.",
+        part,
+        template.text,
+        channel,
+        item.id,
+        item.source,
+        type(exc).__name__,
+        exc,
+    )
 
 
 def _markdown_body(ctx: dict[str, Any]) -> str:
@@ -227,4 +278,25 @@ def render_url_trouble(channel: str, masked_url: str, failures: int, error: str)
         f"{failures} attempts in a row to deliver alerts to {masked_url} (channel {channel})"
         f" failed.\nLast error: {error}\n\nweightwatch keeps retrying them with backoff for"
         " up to 24 h each. This message is sent once until that URL works again.",
+    )
+
+
+def render_storage_trouble(error: str, unrecorded: int, channels: list[str]) -> tuple[str, str]:
+    """The ops-channel message, sent directly, while the database cannot record sends."""
+    where = ", ".join(sorted(set(channels))) or "none"
+    return (
+        "[weightwatch] cannot record alerts: database write failed",
+        f"weightwatch sent {unrecorded} alert(s) but could not record that they were sent."
+        f"\nError: {error}\n\nTo avoid sending them twice, delivery to those URLs (channels:"
+        f" {where}) is paused until the database accepts writes again; polling goes on."
+        " A restart before then would send those alerts again.",
+    )
+
+
+def render_storage_recovered(recorded: int, since: datetime | None) -> tuple[str, str]:
+    """The ops-channel message once the database records the sends it could not."""
+    return (
+        "[weightwatch] database writes work again",
+        f"The database accepts writes again (failing since {format_time(since)}).\n"
+        f"{recorded} alert(s) sent meanwhile are now recorded as sent; delivery goes on.",
     )

@@ -36,7 +36,7 @@ from typing import TypeVar
 from weightwatch import config as config_mod
 from weightwatch.config import Config, Source
 from weightwatch.errors import ConfigError, StorageError
-from weightwatch.service.deliver import deliver_pending
+from weightwatch.service.deliver import Unrecorded, deliver_pending
 from weightwatch.service.poll import fetch_source, prepare_poll, read_seen, write_poll
 from weightwatch.service.scheduler import Scheduler
 from weightwatch.service.systemd import Notifier, register_secrets
@@ -83,6 +83,7 @@ class Daemon:
         self.gate = HostGate(spacing=self.config.settings.host_spacing)
         self.gate_lock = threading.Lock()
         self.delivery_lock = threading.Lock()  # one delivery pass at a time
+        self.unrecorded = Unrecorded()  # sent but not recorded: never sent again by us
         self.beat_at = time.monotonic()
         self.stats = Stats(started=now())
         self.writer: Writer | None = None
@@ -214,6 +215,7 @@ class Daemon:
                 timeout=send_timeout,
                 respect_backoff=True,
                 should_stop=lambda: time.monotonic() + send_timeout > end,
+                unrecorded=self.unrecorded,
             )
         except StorageError:
             pass
@@ -407,6 +409,7 @@ class Daemon:
                     timeout=self.config.settings.timeout,
                     respect_backoff=True,
                     should_stop=self.stopping.is_set,
+                    unrecorded=self.unrecorded,
                 )
             except StorageError:
                 if not self.stopping.is_set():
@@ -435,10 +438,12 @@ class Daemon:
             return "stopping"
         failing = len(self.stats.failing)
         last = f"{self.stats.last_poll:%H:%M:%S} UTC" if self.stats.last_poll else "none yet"
-        return (
+        line = (
             f"{len(cfg.sources)} sources ({failing} failing), last poll {last},"
             f" {today} hits today, {counts['pending']} alerts pending"
         )
+        trouble = self.unrecorded.describe()
+        return f"{trouble}; {line}" if trouble else line
 
 
 def run(config_path: Path) -> int:

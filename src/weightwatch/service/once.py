@@ -13,8 +13,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from weightwatch.config import Config, Source
+from weightwatch.errors import StorageError
 from weightwatch.service.deliver import deliver_pending
-from weightwatch.service.poll import Fetched, fetch_source, store_poll
+from weightwatch.service.poll import (
+    Fetched,
+    fetch_source,
+    record_poll_error,
+    store_poll,
+)
 from weightwatch.sources import health
 from weightwatch.sources.hosts import HostGate, host_of
 from weightwatch.sources.http import Fetcher
@@ -86,9 +92,17 @@ def poll_sources(
                 continue
             try:
                 outcomes.append(store_poll(config, storage, fetched, now(), backfill))
-            except Exception:  # a bug in one source's handling must not stop the cycle
+                continue
+            except Exception as exc:  # a failure after fetching is the source's failure
+                failed = exc
+            try:
+                outcomes.append(
+                    record_poll_error(config, storage, fetched.source, fetched.state, now(), failed)
+                )
+            except Exception as exc:  # not even the failure could be recorded
                 log.exception("Storing the poll of %s failed.", fetched.source.name)
-                outcomes.append(SourceOutcome(fetched.source.name, "error", error="internal error"))
+                why = str(exc) if isinstance(exc, StorageError) else "internal error"
+                outcomes.append(SourceOutcome(fetched.source.name, "error", error=why))
     return outcomes
 
 

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from weightwatch.config import Config, Source
 from weightwatch.delivery import routing, templates
-from weightwatch.errors import ParseError, SourceError
+from weightwatch.errors import ParseError, SourceError, StorageError
 from weightwatch.matching import hits as decider
 from weightwatch.sources import discover, health, pagediff
 from weightwatch.sources import feeds as _parser
@@ -237,7 +237,53 @@ def write_poll(
     In the daemon this runs on the writer thread: the read, the (pure) decision and the
     write see no other source's write in between, so two sources reporting one story at
     the same time still make one story.
+
+    A poll that fetched fine but cannot be decided or stored (any exception) is recorded as
+    a failed poll of its source, like a fetch error: it shows in ``status``, counts towards
+    the source's failures and health messages, and the items are fetched again next time
+    (the validators are not saved). Only when even that cannot be written does it raise.
     """
+    try:
+        return _write_poll(config, storage, prepared, now)
+    except Exception as exc:
+        if prepared.status == "error":
+            raise  # recording a failure failed: there is nothing simpler to record
+        return record_poll_error(
+            config, storage, prepared.source, prepared.state, now, exc, prepared.duration
+        )
+
+
+def record_poll_error(
+    config: Config,
+    storage: Storage,
+    source: Source,
+    state: SourceState,
+    now: datetime,
+    exc: Exception,
+    duration: float = 0.0,
+) -> SourceOutcome:
+    """Record a poll that was fetched but could not be decided or stored as a failed poll;
+    re-raises ``exc`` when even that cannot be written."""
+    name = source.name
+    if isinstance(exc, StorageError):
+        message = f"could not store the poll: {exc}"
+        log.error("%s: %s", name, message)
+    else:
+        message = f"internal error storing the poll ({type(exc).__name__}: {exc}); see the log"
+        log.exception("%s: storing the poll failed.", name)
+    error = SourceError(message, source=name)
+    update = health.after_failure(now=now, error=error, failures_before=state.consecutive_failures)
+    update, notices = _health(config, source, state, update, now, new_items=0)
+    try:
+        storage.record_failure(name, update, notices, now=now)
+    except StorageError as again:
+        raise exc from again
+    return SourceOutcome(name, "error", error=message, duration=duration)
+
+
+def _write_poll(
+    config: Config, storage: Storage, prepared: Prepared, now: datetime
+) -> SourceOutcome:
     p = prepared
     name = p.source.name
     if p.status == "error":
