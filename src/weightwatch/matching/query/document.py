@@ -147,12 +147,8 @@ class _Field:
         if self._regex_text is None:
             norms = self.norms
             gaps = self.gaps()
-            cuts = [0]
-            try:
-                while True:
-                    cuts.append(gaps.index(_BREAK, cuts[-1] + 1))
-            except ValueError:
-                cuts.append(len(norms))
+            # Every sentence start (gaps[0] is always _BREAK), then the end.
+            cuts = [*_positions(gaps, 0, _BREAK), len(norms)] if gaps else [0, 0]
             self._regex_text = "\n".join(" ".join(norms[a:b]) for a, b in pairwise(cuts) if b > a)
         return self._regex_text
 

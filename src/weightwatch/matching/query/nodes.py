@@ -11,11 +11,11 @@ from weightwatch.errors import QueryError
 from weightwatch.matching.query.document import Document, FieldName, _Field, _Ranges
 from weightwatch.matching.query.lexer import MAX_DISTANCE
 from weightwatch.matching.query.results import Hit, Match, _Collector
-from weightwatch.matching.query.terms import _AND, _NEAR_OP, _NOT, _OR, _Regex, _Term
+from weightwatch.matching.query.terms import _AND, _NEAR_OP, _NOT, _OR, _Regex, _Reported, _Term
 
 
 @dataclass(frozen=True)
-class _Near:
+class _Near(_Reported):
     left: _Node
     right: _Node
     distance: int
@@ -24,17 +24,6 @@ class _Near:
 
     def test(self, doc: Document) -> bool:
         return any(self.field_test(f) for f in doc._fields)
-
-    def collect(self, doc: Document, out: _Collector) -> None:
-        hits, _ = self.unit_hits(doc)
-        if hits:
-            out.add(self.label(), self.render(), hits)
-
-    def positive(self) -> list[str]:
-        return [self.label()]
-
-    def label(self) -> str:
-        return self.render()
 
     def render(self) -> str:
         left, right = self.left.render(), self.right.render()
@@ -119,10 +108,27 @@ def _positional(node: _Node) -> bool:
     return isinstance(node, _Term | _Regex | _Near)
 
 
+class _Positionless:
+    """``NOT`` and ``AND``: never a side of ``NEAR`` (the parser refuses it), so they have
+    no positions in a field."""
+
+    word: ClassVar[str]
+
+    def field_test(self, f: _Field) -> bool:  # pragma: no cover - never a side of NEAR
+        raise AssertionError(f"{self.word} has no positions")
+
+    def field_hits(self, f: _Field, first: bool = False) -> _Ranges:  # pragma: no cover
+        raise AssertionError(f"{self.word} has no positions")
+
+    def describe(self, f: _Field, start: int, end: int) -> Hit:  # pragma: no cover
+        raise AssertionError(f"{self.word} has no positions")
+
+
 @dataclass(frozen=True)
-class _Not:
+class _Not(_Positionless):
     child: _Node
     prec: ClassVar[int] = _NOT
+    word: ClassVar[str] = "NOT"
 
     def test(self, doc: Document) -> bool:
         return not self.child.test(doc)
@@ -137,20 +143,12 @@ class _Not:
         inner = self.child.render()
         return "NOT " + (inner if self.child.prec >= _NOT else f"({inner})")
 
-    def field_test(self, f: _Field) -> bool:  # pragma: no cover - never a side of NEAR
-        raise AssertionError("NOT has no positions")
-
-    def field_hits(self, f: _Field, first: bool = False) -> _Ranges:  # pragma: no cover
-        raise AssertionError("NOT has no positions")
-
-    def describe(self, f: _Field, start: int, end: int) -> Hit:  # pragma: no cover
-        raise AssertionError("NOT has no positions")
-
 
 @dataclass(frozen=True)
-class _And:
+class _And(_Positionless):
     children: tuple[_Node, ...]
     prec: ClassVar[int] = _AND
+    word: ClassVar[str] = "AND"
 
     def test(self, doc: Document) -> bool:
         for child in self.children:  # noqa: SIM110 - a plain loop: no generator per test
@@ -168,15 +166,6 @@ class _And:
     def render(self) -> str:
         parts = (c.render() if c.prec > _OR else f"({c.render()})" for c in self.children)
         return " AND ".join(parts)
-
-    def field_test(self, f: _Field) -> bool:  # pragma: no cover - never a side of NEAR
-        raise AssertionError("AND has no positions")
-
-    def field_hits(self, f: _Field, first: bool = False) -> _Ranges:  # pragma: no cover
-        raise AssertionError("AND has no positions")
-
-    def describe(self, f: _Field, start: int, end: int) -> Hit:  # pragma: no cover
-        raise AssertionError("AND has no positions")
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,31 @@ REGEX_TEXT_LIMIT = 25_000  # characters of a field's normalised text that a rege
 _OR, _AND, _NOT, _NEAR_OP, _ATOM = 1, 2, 3, 4, 5  # precedence, for printing
 
 
+class _Reported:
+    """What the nodes that ``explain`` and ``Match.details`` report on (``_Term``,
+    ``_Regex`` and ``nodes._Near``) share: a matched one adds its hits, under its label."""
+
+    def collect(self, doc: Document, out: _Collector) -> None:
+        hits, _ = self.unit_hits(doc)
+        if hits:
+            out.add(self.label(), self.render(), hits)
+
+    def positive(self) -> list[str]:
+        return [self.label()]
+
+    def label(self) -> str:
+        """How Query.terms and Match.terms name it (a word: as written)."""
+        return self.render()
+
+    def render(self) -> str:  # pragma: no cover - every node defines it
+        raise NotImplementedError
+
+    def unit_hits(self, doc: Document) -> tuple[tuple[Hit, ...], str]:  # pragma: no cover
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class _Term:
+class _Term(_Reported):
     display: str
     words: tuple[str, ...]
     stems: tuple[str, ...]
@@ -89,14 +112,6 @@ class _Term:
             if self._find(f, first=True):
                 return True
         return False
-
-    def collect(self, doc: Document, out: _Collector) -> None:
-        hits, _ = self.unit_hits(doc)
-        if hits:
-            out.add(self.label(), self.render(), hits)
-
-    def positive(self) -> list[str]:
-        return [self.label()]
 
     def label(self) -> str:
         """How Query.terms and Match.terms name it: as written, with its field if any."""
@@ -315,7 +330,7 @@ def _make_term(
 
 
 @dataclass(frozen=True)
-class _Regex:
+class _Regex(_Reported):
     pattern: str
     compiled: regex.Pattern[str] = field(compare=False, repr=False)
     where: tuple[FieldName, ...] = _BOTH
@@ -328,17 +343,6 @@ class _Regex:
 
     def test(self, doc: Document) -> bool:
         return any(self._search(f, True)[0] for f in doc._fields[self.sel])
-
-    def collect(self, doc: Document, out: _Collector) -> None:
-        hits, _ = self.unit_hits(doc)
-        if hits:
-            out.add(self.label(), self.render(), hits)
-
-    def positive(self) -> list[str]:
-        return [self.label()]
-
-    def label(self) -> str:
-        return self.render()
 
     def render(self) -> str:
         body = f"/{self.pattern}/"

@@ -108,9 +108,11 @@ import re
 import unicodedata
 from functools import lru_cache
 from itertools import accumulate, chain
-from typing import cast
+from typing import TypeVar, cast
 
 from rapidfuzz.distance import OSA, Indel
+
+_K = TypeVar("_K")
 
 # Unquoted query words this long or longer tolerate a typo: two swapped letters; when their
 # stem has TYPO_ONE_EDIT_LETTERS, also a missing or an extra letter; TYPO_TWO_EDITS_LETTERS,
@@ -219,14 +221,19 @@ def _restore(stem: str) -> str:
     return stem
 
 
+def _ie(rest: str) -> str:
+    """What is left of -ies/-ied: -i after three letters or more (studies, studied: studi),
+    -y after two (tries: try), -ie after one (ties: tie)."""
+    if len(rest) >= 3:
+        return rest + "i"
+    return rest + ("y" if len(rest) == 2 else "ie")
+
+
 def _strip_plural(w: str) -> str:
     if w.endswith("sses"):
         return w[:-2]
     if w.endswith("ies"):
-        rest = w[:-3]
-        if len(rest) >= 3:
-            return rest + "i"
-        return rest + ("y" if len(rest) == 2 else "ie")
+        return _ie(w[:-3])
     if w.endswith("s") and not w.endswith("ss"):
         return w[:-1]
     return w
@@ -236,10 +243,7 @@ def _strip_verb(w: str) -> str:
     if len(w) <= 3:
         return w
     if w.endswith("ied"):
-        rest = w[:-3]
-        if len(rest) >= 3:
-            return rest + "i"
-        return rest + ("y" if len(rest) == 2 else "ie")
+        return _ie(w[:-3])
     if w.endswith("eed"):
         return w[:-1] if _m(w[:-3]) > 0 else w
     for suffix in ("ed", "ing"):
@@ -374,7 +378,7 @@ def _gaps(pairs: list[tuple[str, str]], infos: list[_Info]) -> list[int]:
     return gaps
 
 
-def _positions(tokens: list[str], first: int, key: str) -> list[int]:
+def _positions(tokens: list[_K], first: int, key: _K) -> list[int]:
     """Every position of key in tokens, given its first one (list.index runs in C)."""
     out = [first]
     try:
