@@ -24,12 +24,13 @@ Proximity
 ~~~~~~~~~
 * ``a NEAR/n b`` matches when a and b occur, **in either order**, with at most ``n`` other
   words between them (``NEAR/0``: side by side), in the same field and the same sentence
-  (the sentence breaks of phrases, below). ``release NEAR/3 weights`` matches "released the
-  model weights" (2 words between) and "weights were released" (1), not "release of the
-  new open model weights" (5). A side of ``NEAR`` is a word, a phrase, a regex, a
-  ``NEAR`` or a parenthesised ``OR`` of those (``(release OR publish) NEAR/3 weights``);
-  ``AND`` and ``NOT`` inside a side are errors. Its span runs from the first word of one
-  side to the last of the other; the distance reported is the words in between.
+  (the sentence breaks of phrases, in ``query.words``). ``release NEAR/3 weights``
+  matches "released the model weights" (2 words between) and "weights were released" (1),
+  not "release of the new open model weights" (5). A side of ``NEAR`` is a word, a
+  phrase, a regex, a ``NEAR`` or a parenthesised ``OR`` of those
+  (``(release OR publish) NEAR/3 weights``); ``AND`` and ``NOT`` inside a side are errors.
+  Its span runs from the first word of one side to the last of the other; the distance
+  reported is the words in between.
 * ``"a b"~n`` is a **sloppy phrase**: the words of the phrase **in the order written**,
   with at most ``n`` other words inserted between them in total, within one sentence.
   ``"release weights"~3`` matches "released the model weights" but not "weights were
@@ -54,8 +55,8 @@ Regular expressions
 ~~~~~~~~~~~~~~~~~~~
 ``/pattern/`` is a regular expression (Python syntax, the ``regex`` module), case-insensitive
 (with full case folding: ``/straße/`` finds "STRASSE"), searched in the **normalised text**
-of each field: the tokens below, lowercased, one space between tokens and a line break at a
-sentence break. So hyphens and punctuation are spaces (``/gpt ?4o?/`` finds "GPT-4",
+of each field: the tokens of ``query.words``, lowercased, one space between tokens and a
+line break at a sentence break. So hyphens and punctuation are spaces (``/gpt ?4o?/`` finds "GPT-4",
 "gpt4o", "GPT 4o"), apostrophes are gone (``/openais?/``) and ``\\n`` is never inside a
 sentence. A match must cover **whole tokens**: start at the beginning of one and end at the
 end of one (write ``\\w*`` to reach inside words: ``/\\w*former/``). The closing ``/`` must be

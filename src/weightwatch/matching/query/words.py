@@ -1,5 +1,5 @@
 """Words: how query terms and items are cut into tokens, normalised, stemmed and
-compared for typos. Both sides go through these same functions, so they always agree.
+compared for typos.
 
 Normalisation and tokens
 ------------------------
@@ -98,7 +98,6 @@ frequent long words of that corpus match by typo is nearly all real typos ("dife
 Quoting a word or phrase turns typo tolerance off for it (``"Gemini"`` does not match
 "Gemnii"); regexes have none. ``explain`` reports a typo hit with its similarity score
 (``rapidfuzz`` normalised OSA similarity of the stems, 0-100).
-
 """
 
 from __future__ import annotations
