@@ -117,7 +117,13 @@ class Response:
     elapsed: float  # seconds
 
 
+# --- connections the deadline can shut ---------------------------------------------------
+
+
 class _TrackedHTTPConnection(HTTPConnection):
+    """A connection that registers itself with the deadline of the fetch using it
+    (``watchdog.track``) when it connects and before each request."""
+
     def connect(self) -> None:
         track(self)
         super().connect()
@@ -128,15 +134,8 @@ class _TrackedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _TrackedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        track(self)
-        super().connect()
-        track(self)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        track(self)
-        super().request(*args, **kwargs)
+class _TrackedHTTPSConnection(_TrackedHTTPConnection, HTTPSConnection):
+    """The same for TLS: ``super()`` in the methods above reaches ``HTTPSConnection``."""
 
 
 class _HTTPPool(HTTPConnectionPool):
