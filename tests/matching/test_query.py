@@ -9,7 +9,6 @@ import pytest
 
 from weightwatch.config import parse as parse_config
 from weightwatch.errors import ConfigError, QueryError
-from weightwatch.matching.query import terms as query_terms
 from weightwatch.matching.query import (
     MAX_DISTANCE,
     Hit,
@@ -24,6 +23,7 @@ from weightwatch.matching.query import (
     prepare,
     snippet,
 )
+from weightwatch.matching.query import terms as query_terms
 
 EXAMPLE = (
     'OpenAI AND ("release weights" OR "open-weight" OR "open-source GPT-4") '
