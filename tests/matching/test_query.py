@@ -9,7 +9,6 @@ import pytest
 
 from weightwatch.config import parse as parse_config
 from weightwatch.errors import ConfigError, QueryError
-from weightwatch.matching import query as query_module
 from weightwatch.matching.query import (
     MAX_DISTANCE,
     Hit,
@@ -24,6 +23,7 @@ from weightwatch.matching.query import (
     prepare,
     snippet,
 )
+from weightwatch.matching.query import terms as query_terms
 
 EXAMPLE = (
     'OpenAI AND ("release weights" OR "open-weight" OR "open-source GPT-4") '
@@ -580,7 +580,7 @@ def test_regex_matches_whole_tokens_of_the_normalised_text(
 
 
 def test_a_catastrophic_regex_gives_up_after_its_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(query_module, "REGEX_TIMEOUT", 0.005)
+    monkeypatch.setattr(query_terms, "REGEX_TIMEOUT", 0.005)
     q = parse("/(a+)+b/")
     doc = prepare("a" * 5000, "a " * 3000)
     started = time.perf_counter()
@@ -593,7 +593,7 @@ def test_a_catastrophic_regex_gives_up_after_its_timeout(monkeypatch: pytest.Mon
 
 
 def test_a_regex_searches_at_most_the_text_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(query_module, "REGEX_TEXT_LIMIT", 100)
+    monkeypatch.setattr(query_terms, "REGEX_TEXT_LIMIT", 100)
     q = parse("/needle/")
     assert matches(q, "", "hay " * 20 + "needle")
     assert not matches(q, "", "hay " * 30 + "needle")

@@ -22,6 +22,15 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz, process, utils
 
+from weightwatch.matching.text import (
+    drop_possessives,
+    drop_thousands_separators,
+    strip_publisher_suffix,
+    strip_wire_prefixes,
+    undot_initialisms,
+    word_set,
+)
+
 __all__ = [
     "DEFAULT_THRESHOLD",
     "MIN_FUZZY_TOKENS",
@@ -44,47 +53,16 @@ on the UCI data exact short matches were boilerplate ("Business Highlights", "Ti
 Review") 4 times out of 4. A short headline still dedups by its link."""
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 # --- title_key -------------------------------------------------------------------------
-
-# Wire-service / format tags at the start of a headline. The optional number covers
-# Reuters' "UPDATE 2-" and "WRAPUP 1-".
-_WIRE_TAGS = (
-    r"update[sd]?|exclusive|breaking(?:\s+news)?|refile|rpt|corrected|correction"
-    r"|wrapup|brief|urgent|flash|developing|just\s+in|video|watch|live"
-)
-# "BREAKING: ...", "Update 2: ...", "EXCLUSIVE - ...", "UPDATE 1 — ...": any case.
-_PREFIX_SPACED = re.compile(rf"^\s*(?:{_WIRE_TAGS})(?:\s*\d+)?\s*(?::|\s[-–—])\s*", re.IGNORECASE)
-# Reuters style "UPDATE 1-Fed ...", "EXCLUSIVE-...": only when the tag is upper case, so
-# ordinary hyphenated words ("Breaking-Bad", "Live-action") stay.
-_PREFIX_HYPHEN = re.compile(rf"^\s*({_WIRE_TAGS})(?:\s*\d+)?-(?!\s)", re.IGNORECASE)
 
 # Update markers at the end: Bloomberg's "(2)", Dow Jones' " -- 2nd Update".
 _UPDATE_SUFFIX = re.compile(
     r"(?:\s*\(\d{1,2}\)|\s*--\s*(?:\d+(?:st|nd|rd|th)\s+)?update[sd]?)\s*$", re.IGNORECASE
 )
 
-# A publisher suffix is the last segment after " - ", " | ", " — " or " – ".
-_SUFFIX_SEPARATOR = re.compile(r"\s+[-|—–]\s+")
-_SUFFIX_MAX_WORDS = 5
-_SUFFIX_MAX_CHARS = 40
-# A last segment starting with one of these is part of the headline, not a publisher
-# ("Quest 2 price hike is pure greed — and bad for VR").
-_CONNECTIVES = _words(
-    "a an and as at but by for from if in into of on or over so than then to vs what "
-    "when which while who why how with without yet"
-)
-
-# Dotted initialisms: "U.S." == "US", "U.K." == "UK" (single letters only, so "Mt." stays).
-_INITIALISM = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.){2,})")
 # "Trailer No. 3" == "Trailer #3" (and "no" stays a negation word elsewhere).
 _NUMERO = re.compile(r"\bno\.\s*(?=\d)")
-# Numbers keep their internal dots, so "3.3" != "3" and "17.1.1" != "17.1"; thousands
-# separators are dropped ("4,000" == "4000").
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+# Numbers keep their internal dots, so "3.3" != "3" and "17.1.1" != "17.1".
 _DOTTED_NUMBER = re.compile(r"[^\W_]*\d+(?:\.\d+)+[^\W_]*")
 # Wire abbreviations of whole words ("$2 bln", "5 pct"); units glued to a number such as
 # "120b" are left alone, they are part of a digit-bearing token.
@@ -98,44 +76,6 @@ _ABBREVIATIONS = {
     "mths": "months",
 }
 _PER_CENT = re.compile(r"\bper\s+cent\b")
-# Possessive "'s" is dropped ("Men's" == "Mens" -> "men"), so a lone "s" is a real token
-# ("Model S").
-_POSSESSIVE = re.compile(r"(?<=[^\W\d_])['’`]s\b")
-
-
-def _wire_prefix(title: str) -> re.Match[str] | None:
-    match = _PREFIX_SPACED.match(title)
-    if match is None:
-        match = _PREFIX_HYPHEN.match(title)
-        if match is not None and not match.group(1).isupper():
-            match = None
-    return match
-
-
-def _strip_wire_prefixes(title: str) -> str:
-    while (match := _wire_prefix(title)) is not None and title[match.end() :].strip():
-        title = title[match.end() :]
-    return title
-
-
-def _strip_publisher_suffix(title: str) -> str:
-    separators = list(_SUFFIX_SEPARATOR.finditer(title))
-    if not separators:
-        return title
-    last = separators[-1]
-    head, suffix = title[: last.start()], title[last.end() :].strip()
-    words = suffix.split()
-    if (
-        not words
-        or len(words) > _SUFFIX_MAX_WORDS
-        or len(suffix) > _SUFFIX_MAX_CHARS
-        or any(ch.isdigit() for ch in suffix)
-        or suffix.endswith(("?", "!"))
-        or words[0].casefold() in _CONNECTIVES
-        or len(head.split()) <= len(words)
-    ):
-        return title
-    return head
 
 
 def _tokens(text: str) -> list[str]:
@@ -160,16 +100,16 @@ def title_key(title: str) -> str:
     numbers ("3.1" stays one token); tokens sorted and joined by single spaces.
     """
     text = unicodedata.normalize("NFKC", title)
-    text = _strip_wire_prefixes(text)
+    text = strip_wire_prefixes(text)
     text = _UPDATE_SUFFIX.sub("", text)
-    text = _strip_publisher_suffix(text)
+    text = strip_publisher_suffix(text)
     text = _UPDATE_SUFFIX.sub("", text)
-    text = _INITIALISM.sub(lambda m: m.group(1).replace(".", ""), text)
+    text = undot_initialisms(text)
     text = text.casefold()
     text = _NUMERO.sub("", text)
     text = _PER_CENT.sub("percent", text)
-    text = _POSSESSIVE.sub("", text)
-    text = _THOUSANDS.sub("", text)
+    text = drop_possessives(text)
+    text = drop_thousands_separators(text)
     return " ".join(sorted(_tokens(text)))
 
 
@@ -191,14 +131,14 @@ def similarity(a_key: str, b_key: str) -> float:
 
 
 # Words whose replacement never changes which story a headline is about.
-_FUNCTION_WORDS = _words(
+_FUNCTION_WORDS = word_set(
     "a an the to for of in on at by with from as and or is are was were be been being "
     "its it this that these those after over into amid about than has have had"
 )
 
 # Words that reverse a headline: one side having more of any of them than the other means
 # different news ("will" vs "won't" -> "won t"; "passes bill" vs "fails to pass bill").
-_REVERSALS = _words(
+_REVERSALS = word_set(
     "not no never t cannot nor without none nothing nobody fail fails failed deny denies "
     "denied reject rejects rejected refuse refuses refused delay delays delayed cancel "
     "cancels cancelled canceled scrap scraps scrapped halt halts halted pause pauses "
@@ -207,7 +147,7 @@ _REVERSALS = _words(
 )
 
 # Never a spelling variant of each other ("$1 million" vs "$1 billion").
-_MAGNITUDES = _words("hundred thousand million billion trillion")
+_MAGNITUDES = word_set("hundred thousand million billion trillion")
 _INFLECTIONS = frozenset({"", "s", "es", "d", "ed", "ing"})
 
 

@@ -46,6 +46,14 @@ from typing import TypeVar
 from rapidfuzz import fuzz
 
 from weightwatch.matching import dedup
+from weightwatch.matching.text import (
+    drop_possessives,
+    drop_thousands_separators,
+    strip_publisher_suffix,
+    strip_wire_prefixes,
+    undot_initialisms,
+    word_set,
+)
 
 __all__ = [
     "TUNING",
@@ -148,7 +156,7 @@ TUNING = Tuning()
 # --- words -----------------------------------------------------------------------------
 
 # Function words and news boilerplate: never evidence of a story, whatever their weight.
-_STOPWORDS = dedup._words(
+_STOPWORDS = word_set(
     """
     a about above after again against ago all also am amid among an and any are as at be
     because been before being below between both but by can could did do does doing down
@@ -215,10 +223,7 @@ _DEMONYMS = {
 
 # Tokens: words and numbers; dotted numbers stay whole ("3.1", "v3.1", "17.1.1").
 _TOKEN = re.compile(r"[^\W_]+(?:\.\d+)+[^\W_]*|[^\W_]+")
-_INITIALISM = re.compile(r"(?<![^\W\d_])((?:[^\W\d_]\.){2,})")
-_POSSESSIVE = re.compile(r"(?<=[^\W\d_])['’`]s\b")
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])['’`](?=[^\W\d_])")
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _GLUED = re.compile(r"([^\W\d_]*)(\d+(?:\.\d+)*)([^\W\d_]*)")
 
@@ -262,10 +267,10 @@ def _money(m: re.Match[str]) -> str:
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _MONEY.sub(_money, text)  # "$1 billion" = "$1B" = "1bn" -> "1b"
-    text = _INITIALISM.sub(lambda m: m.group(1).replace(".", ""), text)
-    text = _POSSESSIVE.sub("", text)
+    text = undot_initialisms(text)
+    text = drop_possessives(text)
     text = _APOSTROPHE.sub("", text)  # "won't" -> "wont", "Jerí's" handled above
-    return _THOUSANDS.sub("", text)
+    return drop_thousands_separators(text)
 
 
 @dataclass(frozen=True)
@@ -412,7 +417,7 @@ def _versions(tokens: Sequence[_Token]) -> list[tuple[str, str]]:
     return out
 
 
-_MONTHS = dedup._words(
+_MONTHS = word_set(
     "january february march april may june july august september october november december"
     " jan feb mar apr jun jul aug sep sept oct nov dec"
 )
@@ -438,7 +443,7 @@ def features(title: str, text: str = "", exclude: Iterable[str] = ()) -> Feature
     excluded: set[str] = set()
     for term in exclude:
         excluded |= stems(term)
-    cleaned = dedup._strip_publisher_suffix(dedup._strip_wire_prefixes(title))
+    cleaned = strip_publisher_suffix(strip_wire_prefixes(title))
     title_tokens = _scan(cleaned)
     # No title at all (some feeds): the text start stands in for it.
     if not title_tokens and text:

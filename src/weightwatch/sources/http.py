@@ -1,5 +1,8 @@
 """HTTP fetching: the only module that imports requests and urllib3.
 
+The pure parts live next to it: ``fetch_policy`` (URL checks, Retry-After, messages) and
+``watchdog`` (the deadline thread).
+
 One ``Fetcher`` is shared by the worker threads of a poll. Each thread gets its own
 ``requests.Session`` (Session thread-safety is not documented), with an ``HTTPAdapter`` whose
 pool holds ``pool_size`` connections per host and which never retries (the scheduler
@@ -13,9 +16,9 @@ deadline is enforced three ways:
 * each request is sent with connect and read timeouts equal to the time left;
 * before each body read the socket timeout is lowered to the time left, and the loop checks
   the clock between reads;
-* one watchdog thread shared by all fetches (``_Watchdog``: a heap of deadlines, started
-  on demand, gone after a minute without any) wakes at the earliest deadline and, unless
-  that fetch has finished, shuts down every socket the fetch is using
+* one watchdog thread shared by all fetches (``sources.watchdog.Watchdog``: a heap of
+  deadlines, started on demand, gone after a minute without any) wakes at the earliest
+  deadline and, unless that fetch has finished, shuts down every socket the fetch is using
   (``shutdown(SHUT_RDWR)``), which wakes a thread blocked in ``recv`` even while it is
   still waiting for the status line or trickled headers. The connections in use are known
   because the pools are built with a connection class that registers itself with the
@@ -35,19 +38,15 @@ permanent.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import http.client
-import re
 import socket
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 import requests
 import urllib3
@@ -57,7 +56,20 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.poolmanager import ProxyManager
 
 from weightwatch import __version__
-from weightwatch.errors import FetchError, HTTPStatusError, ResponseTooLarge
+from weightwatch.errors import FetchError, HTTPStatusError
+from weightwatch.sources.fetch_policy import (
+    check_url,
+    deadline_error,
+    exception_chain,
+    host_port,
+    os_reason,
+    parse_retry_after,
+    redact,
+    status_text,
+    tls_reason,
+    too_large,
+)
+from weightwatch.sources.watchdog import Deadline, current, track
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -108,173 +120,25 @@ class Response:
     elapsed: float  # seconds
 
 
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait according to a Retry-After value: delay-seconds or an HTTP-date.
-
-    Returns None when the value is absent or unreadable (including absurd delays of more than
-    ten digits), and never a negative number (a date in the past means "now"). A naive ``now``
-    or date is taken as UTC.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        return None
-    if re.fullmatch(r"[0-9]+", text):
-        return float(int(text)) if len(text) <= 10 else None  # 11+ digits: centuries, garbage
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-# --- the total deadline -------------------------------------------------------------------
-
-
-class _Deadline:
-    """The total deadline of one fetch, with a watchdog that shuts the sockets in use."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-        self._lock = threading.Lock()
-        self._conns: list[HTTPConnection] = []
-        self._fired = False
-        self._done = False
-
-    def start(self) -> None:
-        _WATCHDOG.watch(self)
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    @property
-    def expired(self) -> bool:
-        return self._fired or time.monotonic() >= self.at
-
-    def track(self, conn: HTTPConnection) -> None:
-        """Remember a connection this fetch uses; shut it at once if the deadline has passed."""
-        with self._lock:
-            if self._done:
-                return
-            if not any(c is conn for c in self._conns):
-                self._conns.append(conn)
-            if self._fired:
-                _shut(conn)
-
-    def _fire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self._fired = True
-            for conn in self._conns:
-                _shut(conn)
-
-    def finish(self) -> None:
-        """The fetch is over: the watchdog must not touch its (maybe pooled) connections."""
-        with self._lock:
-            self._done = True
-            self._conns.clear()
-
-    def fire(self) -> None:
-        self._fire()
-
-    @property
-    def done(self) -> bool:
-        return self._done
-
-
-class _Watchdog:
-    """One thread for every fetch's deadline (a thread per fetch cost more than the fetch).
-
-    Deadlines wait in a heap; the thread sleeps until the earliest one and fires it unless
-    its fetch finished meanwhile. Finished deadlines are dropped lazily.
-    """
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, _Deadline]] = []
-        self._cond = threading.Condition()
-        self._seq = 0
-        self._thread: threading.Thread | None = None
-
-    def watch(self, deadline: _Deadline) -> None:
-        with self._cond:
-            self._seq += 1
-            heapq.heappush(self._heap, (deadline.at, self._seq, deadline))
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="weightwatch-fetch-deadlines", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._heap and self._heap[0][2].done:
-                    heapq.heappop(self._heap)
-                if not self._heap:
-                    self._cond.wait(timeout=60.0)
-                    if not self._heap:
-                        self._thread = None
-                        return
-                    continue
-                at, _, deadline = self._heap[0]
-                wait = at - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(timeout=wait)
-                    continue
-                heapq.heappop(self._heap)
-            deadline.fire()
-
-
-_WATCHDOG = _Watchdog()
-
-
-def _shut(conn: HTTPConnection) -> None:
-    sock = conn.sock
-    if sock is None:
-        return
-    # The plain socket method, also for an SSLSocket: it acts on the file descriptor and
-    # wakes a thread blocked in recv() with end-of-file.
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-_current = threading.local()  # .deadline: the _Deadline of the fetch running in this thread
-
-
-def _track(conn: HTTPConnection) -> None:
-    deadline: _Deadline | None = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.track(conn)
+# --- connections the deadline can shut ---------------------------------------------------
 
 
 class _TrackedHTTPConnection(HTTPConnection):
+    """A connection that registers itself with the deadline of the fetch using it
+    (``watchdog.track``) when it connects and before each request."""
+
     def connect(self) -> None:
-        _track(self)
+        track(self)
         super().connect()
-        _track(self)
+        track(self)
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _track(self)
+        track(self)
         super().request(*args, **kwargs)
 
 
-class _TrackedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        _track(self)
-        super().connect()
-        _track(self)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _track(self)
-        super().request(*args, **kwargs)
+class _TrackedHTTPSConnection(_TrackedHTTPConnection, HTTPSConnection):
+    """The same for TLS: ``super()`` in the methods above reaches ``HTTPSConnection``."""
 
 
 class _HTTPPool(HTTPConnectionPool):
@@ -300,77 +164,6 @@ class _Adapter(HTTPAdapter):
         if type(manager) is ProxyManager:  # not SOCKS, which has its own pool classes
             manager.pool_classes_by_scheme = dict(_POOL_CLASSES)
         return manager
-
-
-# --- messages -----------------------------------------------------------------------------
-
-
-def _redact(url: str) -> str:
-    """The URL without user:password@, for messages and error attributes."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(an unreadable URL)"
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-
-
-def _where(url: str) -> str:
-    """host:port of a URL, for messages."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        port = parts.port
-    except ValueError:
-        return _redact(url)
-    if ":" in host:
-        host = f"[{host}]"
-    if port is None:
-        port = 443 if parts.scheme.lower() == "https" else 80
-    return f"{host}:{port}"
-
-
-def _size(n: int) -> str:
-    if n >= _MiB and n % _MiB == 0:
-        return f"{n // _MiB} MB"
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024} KB"
-    return f"{n} bytes"
-
-
-def _status_text(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """An exception and everything it wraps: causes, contexts, urllib3 ``reason``s, args."""
-    seen: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(seen) < 32:
-        e = todo.pop(0)
-        if any(e is s for s in seen):
-            continue
-        seen.append(e)
-        for nxt in (getattr(e, "reason", None), e.__cause__, e.__context__, *e.args[:1]):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-    return seen
-
-
-def _tls_reason(chain: list[BaseException]) -> str:
-    for e in chain:
-        if isinstance(e, ssl.SSLCertVerificationError):
-            return f"certificate verify failed: {e.verify_message}"
-        if isinstance(e, ssl.CertificateError):
-            return str(e)
-        if isinstance(e, ssl.SSLError):
-            reason = e.reason or e.strerror or ""
-            return str(reason).replace("_", " ").lower() or type(e).__name__
-    return "unknown TLS error"
 
 
 # --- the fetcher --------------------------------------------------------------------------
@@ -437,7 +230,7 @@ class Fetcher:
                 session.close()
                 raise FetchError(
                     "the fetcher was closed (weightwatch is shutting down)",
-                    url=_redact(url),
+                    url=redact(url),
                     source=source,
                 )
             # Threads of finished pools leave their sessions here; close those now.
@@ -473,29 +266,29 @@ class Fetcher:
         if self._closed:
             raise FetchError(
                 "the fetcher was closed (weightwatch is shutting down)",
-                url=_redact(url),
+                url=redact(url),
                 source=source,
             )
         started = time.monotonic()
-        deadline = _Deadline(self.timeout)
-        previous = getattr(_current, "deadline", None)
-        _current.deadline = deadline
+        deadline = Deadline(self.timeout)
+        previous = getattr(current, "deadline", None)
+        current.deadline = deadline
         deadline.start()
         try:
             return self._fetch(url, conditional, source, deadline, started)
         finally:
             deadline.finish()
-            _current.deadline = previous
+            current.deadline = previous
 
     def _fetch(
         self,
         url: str,
         conditional: Conditional | None,
         source: str,
-        deadline: _Deadline,
+        deadline: Deadline,
         started: float,
     ) -> Response:
-        _check_url(url, source)
+        check_url(url, source)
         session = self._session(url, source)
         session.cookies.clear()  # cookies live for one fetch (its redirects), not across
         headers: dict[str, str] = {}
@@ -516,23 +309,23 @@ class Fetcher:
                     target = session.get_redirect_target(resp)
                     if not target:
                         raise HTTPStatusError(
-                            f"the server answered {_status_text(status)} without a Location",
+                            f"the server answered {status_text(status)} without a Location",
                             status=status,
-                            url=_redact(current),
+                            url=redact(current),
                             source=source,
                         )
                     nxt = urljoin(current, target)
                     if len(hops) >= MAX_REDIRECTS:
                         raise FetchError(
-                            f"more than {MAX_REDIRECTS} redirects starting at {_redact(url)}",
-                            url=_redact(current),
+                            f"more than {MAX_REDIRECTS} redirects starting at {redact(url)}",
+                            url=redact(current),
                             source=source,
                         )
-                    _check_url(nxt, source, redirected_from=current)
+                    check_url(nxt, source, redirected_from=current)
                     if nxt in seen:
                         raise FetchError(
-                            f"redirect loop: {_redact(current)} redirects back to {_redact(nxt)}",
-                            url=_redact(current),
+                            f"redirect loop: {redact(current)} redirects back to {redact(nxt)}",
+                            url=redact(current),
                             source=source,
                         )
                     self._drain(resp, deadline, current, source)
@@ -556,12 +349,12 @@ class Fetcher:
         session: requests.Session,
         url: str,
         headers: dict[str, str],
-        deadline: _Deadline,
+        deadline: Deadline,
         source: str,
     ) -> requests.Response:
         remaining = deadline.remaining()
         if remaining <= 0:
-            raise _deadline_error(url, deadline, source, "did not answer")
+            raise deadline_error(url, deadline, source, "did not answer")
         try:
             return session.request(
                 "GET",
@@ -577,7 +370,7 @@ class Fetcher:
     def _read_body(
         self,
         resp: requests.Response,
-        deadline: _Deadline,
+        deadline: Deadline,
         url: str,
         source: str,
         cap: int,
@@ -586,12 +379,12 @@ class Fetcher:
         raw = resp.raw
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > cap and not resp.headers.get("Content-Encoding"):
-            raise _too_large(url, source, cap)
+            raise too_large(url, source, cap)
         buf = bytearray()
         while True:
             remaining = deadline.remaining()
             if remaining <= 0:
-                raise _deadline_error(url, deadline, source, "did not finish answering")
+                raise deadline_error(url, deadline, source, "did not finish answering")
             sock = getattr(raw.connection, "sock", None) if raw.connection else None
             if sock is not None:
                 with contextlib.suppress(OSError):
@@ -605,13 +398,13 @@ class Fetcher:
                 break
             buf += chunk
             if len(buf) > cap:
-                raise _too_large(url, source, cap)
+                raise too_large(url, source, cap)
         if deadline.expired:
             # The watchdog's shutdown looks like a normal end of a body without a length.
-            raise _deadline_error(url, deadline, source, "did not finish answering")
+            raise deadline_error(url, deadline, source, "did not finish answering")
         return bytes(buf)
 
-    def _drain(self, resp: requests.Response, deadline: _Deadline, url: str, source: str) -> None:
+    def _drain(self, resp: requests.Response, deadline: Deadline, url: str, source: str) -> None:
         """Read a small unused body (redirect, error) to its end so the connection is reused."""
         # On failure the connection is closed instead; the next hop checks the deadline.
         with contextlib.suppress(FetchError):
@@ -646,68 +439,24 @@ class Fetcher:
         )
 
 
-# --- errors -------------------------------------------------------------------------------
-
-
-def _check_url(url: str, source: str, redirected_from: str | None = None) -> None:
-    try:
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        host = parts.hostname
-        parts.port  # noqa: B018  (raises ValueError for a bad port)
-    except ValueError:
-        raise FetchError(
-            f"the URL {_redact(url)} is not valid", url=_redact(url), source=source
-        ) from None
-    if scheme not in ("http", "https"):
-        if redirected_from is not None:
-            message = (
-                f"{_redact(redirected_from)} redirects to {_redact(url)}, "
-                "which is not an http or https URL"
-            )
-        else:
-            message = f"only http and https URLs can be fetched, not {_redact(url)}"
-        raise FetchError(message, url=_redact(url), source=source)
-    if not host:
-        raise FetchError(f"the URL {_redact(url)} has no host", url=_redact(url), source=source)
-
-
-def _deadline_error(url: str, deadline: _Deadline, source: str, what: str) -> FetchError:
-    return FetchError(
-        f"the server at {_where(url)} {what} within {deadline.seconds:g} s "
-        "(the total time allowed for one fetch)",
-        url=_redact(url),
-        source=source,
-    )
-
-
-def _too_large(url: str, source: str, cap: int) -> ResponseTooLarge:
-    return ResponseTooLarge(
-        f"the response from {_redact(url)} passed the {_size(cap)} cap on its decoded size "
-        "and was cut off",
-        url=_redact(url),
-        source=source,
-    )
-
-
 def _status_error(resp: requests.Response, url: str, source: str) -> HTTPStatusError:
     status = resp.status_code
     retry_after = None
-    message = f"the server answered {_status_text(status)}"
+    message = f"the server answered {status_text(status)}"
     if status in _RETRY_AFTER_STATUSES:
         retry_after = parse_retry_after(resp.headers.get("Retry-After"), datetime.now(UTC))
         if retry_after is not None:
             message += f" (retry after {retry_after:.0f} s)"
     return HTTPStatusError(
-        message, status=status, retry_after=retry_after, url=_redact(url), source=source
+        message, status=status, retry_after=retry_after, url=redact(url), source=source
     )
 
 
-def _transport_error(exc: BaseException, url: str, deadline: _Deadline, source: str) -> FetchError:
+def _transport_error(exc: BaseException, url: str, deadline: Deadline, source: str) -> FetchError:
     """A FetchError for a failure before the response headers arrived."""
-    where = _where(url)
-    safe = _redact(url)
-    chain = _chain(exc)
+    where = host_port(url)
+    safe = redact(url)
+    chain = exception_chain(exc)
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return FetchError(
             f"could not connect to {where}: no answer within {deadline.seconds:g} s",
@@ -715,18 +464,18 @@ def _transport_error(exc: BaseException, url: str, deadline: _Deadline, source: 
             source=source,
         )
     if deadline.expired or isinstance(exc, requests.Timeout):
-        return _deadline_error(url, deadline, source, "did not answer")
+        return deadline_error(url, deadline, source, "did not answer")
     if isinstance(exc, requests.exceptions.SSLError) or any(
         isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain
     ):
         return FetchError(
-            f"could not connect to {where}: the TLS handshake failed ({_tls_reason(chain)})",
+            f"could not connect to {where}: the TLS handshake failed ({tls_reason(chain)})",
             url=safe,
             source=source,
         )
     if isinstance(exc, requests.exceptions.ProxyError):
         return FetchError(
-            f"could not connect to {where} through the proxy: {_os_reason(chain)}",
+            f"could not connect to {where} through the proxy: {os_reason(chain)}",
             url=safe,
             source=source,
         )
@@ -751,7 +500,7 @@ def _transport_error(exc: BaseException, url: str, deadline: _Deadline, source: 
         )
     if any(isinstance(e, urllib3.exceptions.NewConnectionError) for e in chain):
         return FetchError(
-            f"could not connect to {where}: {_os_reason(chain)}", url=safe, source=source
+            f"could not connect to {where}: {os_reason(chain)}", url=safe, source=source
         )
     if any(isinstance(e, http.client.RemoteDisconnected) for e in chain):
         return FetchError(
@@ -761,22 +510,20 @@ def _transport_error(exc: BaseException, url: str, deadline: _Deadline, source: 
         )
     if any(isinstance(e, ConnectionResetError) for e in chain):
         return FetchError(f"the server at {where} reset the connection", url=safe, source=source)
-    return FetchError(
-        f"the request to {where} failed: {_os_reason(chain)}", url=safe, source=source
-    )
+    return FetchError(f"the request to {where} failed: {os_reason(chain)}", url=safe, source=source)
 
 
 def _body_error(
-    exc: BaseException, url: str, deadline: _Deadline, source: str, encoding: str
+    exc: BaseException, url: str, deadline: Deadline, source: str, encoding: str
 ) -> FetchError:
     """A FetchError for a failure while reading the body."""
-    where = _where(url)
-    safe = _redact(url)
-    chain = _chain(exc)
+    where = host_port(url)
+    safe = redact(url)
+    chain = exception_chain(exc)
     if deadline.expired or any(
         isinstance(e, TimeoutError | urllib3.exceptions.TimeoutError) for e in chain
     ):
-        return _deadline_error(url, deadline, source, "did not finish answering")
+        return deadline_error(url, deadline, source, "did not finish answering")
     if any(isinstance(e, urllib3.exceptions.DecodeError) for e in chain):
         return FetchError(
             f"the response from {safe} could not be decompressed "
@@ -794,20 +541,12 @@ def _body_error(
         )
     if any(isinstance(e, ssl.SSLError) for e in chain):
         return FetchError(
-            f"the TLS connection to {where} failed while reading ({_tls_reason(chain)})",
+            f"the TLS connection to {where} failed while reading ({tls_reason(chain)})",
             url=safe,
             source=source,
         )
     return FetchError(
-        f"reading the response from {where} failed: {_os_reason(chain)}",
+        f"reading the response from {where} failed: {os_reason(chain)}",
         url=safe,
         source=source,
     )
-
-
-def _os_reason(chain: list[BaseException]) -> str:
-    """A short lowercase reason from the innermost OSError, else the innermost type name."""
-    for e in reversed(chain):
-        if isinstance(e, OSError) and e.strerror:
-            return e.strerror[:1].lower() + e.strerror[1:]
-    return type(chain[-1]).__name__ if chain else "unknown error"
