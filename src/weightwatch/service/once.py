@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from weightwatch.config import Config, Source
+from weightwatch.errors import StorageError
 from weightwatch.service.deliver import deliver_pending
 from weightwatch.service.poll import Fetched, fetch_source, store_poll
 from weightwatch.sources import health
@@ -33,7 +34,12 @@ def poll_sources(
     backfill: bool = False,
     sources: Iterable[Source] | None = None,
 ) -> list[SourceOutcome]:
-    """Poll each source once: fetch concurrently (never two at once to one host), store serially."""
+    """Poll each source once: fetch concurrently (never two at once to one host), store serially.
+
+    A source's own failure (its fetch, or a bug in handling its items) is its outcome and
+    the others go on; a ``StorageError`` (disk full, read-only, ...) ends the run with that
+    error once the fetches in flight are done, since every later source would fail alike.
+    """
     chosen = list(config.sources if sources is None else sources)
     storage.ensure_sources((s.name, s.url) for s in chosen)
     states = storage.source_states()
@@ -57,9 +63,12 @@ def poll_sources(
     results: queue.Queue[Fetched | None] = queue.Queue(maxsize=2 * config.settings.workers)
 
     gate, gate_lock = HostGate(spacing=config.settings.host_spacing), threading.Lock()
+    stopped: list[StorageError] = []  # the storage failure that ended the run
 
     def host_worker(host: str, jobs: list[tuple[Source, SourceState]]) -> None:
         for source, state in jobs:
+            if stopped:
+                break
             while True:
                 with gate_lock:
                     wait = gate.claim(host, time.monotonic(), queued=True)
@@ -84,11 +93,17 @@ def poll_sources(
             if fetched is None:
                 remaining -= 1
                 continue
+            if stopped:
+                continue  # drained, not stored: the workers stop at their next source
             try:
                 outcomes.append(store_poll(config, storage, fetched, now(), backfill))
+            except StorageError as exc:
+                stopped.append(exc)
             except Exception:  # a bug in one source's handling must not stop the cycle
                 log.exception("Storing the poll of %s failed.", fetched.source.name)
                 outcomes.append(SourceOutcome(fetched.source.name, "error", error="internal error"))
+    if stopped:
+        raise stopped[0]
     return outcomes
 
 
