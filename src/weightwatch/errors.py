@@ -12,7 +12,8 @@ The hierarchy, drawn once::
     │   │   └── ResponseTooLarge     the decoded body passed the size cap
     │   └── ParseError               the body is not a feed we can read
     ├── StorageError                 the SQLite database could not be opened, read or
-    │                                written, or (read-only) is missing or of another schema
+    │                                written, or (read-only) is missing or of another schema;
+    │                                .kind says which ("full", "damaged", ...: the exit code)
     └── NotifyError                  a channel URL could not be used (bad URL, unknown scheme)
 
 Third-party exceptions (requests, feedparser, sqlite3, apprise) are converted to these
@@ -104,7 +105,18 @@ class ParseError(SourceError):
 
 
 class StorageError(WeightwatchError):
-    """The SQLite database could not be opened, migrated or written."""
+    """The SQLite database could not be opened, migrated or written.
+
+    ``kind`` says what is wrong, for the exit code and for logging once per kind:
+    "damaged" (corrupt, not a database), "empty" (a 0-byte file), "newer" (a newer
+    weightwatch's schema), "no-access" (read-only, permission, cannot open or create),
+    "full" (disk full), "busy" (locked by another process), "missing" / "older" (for
+    read-only opening: no database yet, migrations pending), "other".
+    """
+
+    def __init__(self, message: str, *, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class NotifyError(WeightwatchError):

@@ -16,6 +16,7 @@ from builders import OPENAI_RULE
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import config as config_mod
+from weightwatch.matching import hits as hits_module
 from weightwatch.service.once import run_once
 from weightwatch.storage import Storage
 
@@ -101,35 +102,41 @@ def test_a_template_failing_on_a_linkless_item_sends_the_default_message_and_war
     assert (row["result"], row["consecutive_failures"]) == ("ok", 0)
 
 
-def test_a_poll_that_cannot_be_stored_shows_as_a_failure_of_its_source_in_status(
-    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
+def test_a_poll_that_fails_after_fetching_shows_as_a_failure_of_its_source_in_status(
+    tmp_path: Path,
+    http_server: HTTPTestServer,
+    webhook: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    big = [
-        Entry(f"Item {n}", f"https://lab.example/{n}", guid=f"g{n}", text="x" * 4000)
-        for n in range(200)
-    ]
-    url = http_server.set("/lab.xml", rss(big))
+    """A bug while deciding (injected: the decider raises) is the source's failure: it is
+    recorded, shows in ``status`` and the next poll, once the bug is gone, stores the items
+    again. (A database failure is not the source's: tests/service/test_db_faults.py.)"""
+    entries = [Entry(f"Item {n}", f"https://lab.example/{n}", guid=f"g{n}") for n in range(20)]
+    url = http_server.set("/lab.xml", rss(entries))
     cfg = config(tmp_path, url, webhook.apprise_url)
     storage = Storage(cfg.settings.database)
     try:
         storage.ensure_sources([("lab", url)])
-        pages = storage.conn.execute("PRAGMA page_count").fetchone()[0]
-        # The database may not grow: storing 200 items fails with SQLITE_FULL (a real
-        # SQLite fault, as on a full disk); updating the source's row in place still works.
-        storage.conn.execute(f"PRAGMA max_page_count = {pages}")
+
+        def broken(*args: object, **kwargs: object) -> object:
+            raise RuntimeError("a bug in deciding")
+
+        run_once(cfg, storage=storage)  # the first poll primes the source (nothing decided)
+        entries.append(Entry("OpenAI releases open-weight model", "https://lab.example/new"))
+        http_server.set("/lab.xml", rss(entries))
+        monkeypatch.setattr(hits_module, "decide", broken)
         summary = run_once(cfg, storage=storage)
         assert summary.sources[0].status == "error"
-        assert "could not store the poll" in summary.sources[0].error
+        assert "RuntimeError: a bug in deciding" in summary.sources[0].error
         row = status_json(tmp_path)
         assert row["result"] == "error"
         assert row["consecutive_failures"] == 1
-        assert "full" in str(row["error"])
         assert row["last_poll"] is not None
 
-        storage.conn.execute("PRAGMA max_page_count = 1073741823")  # space returns
+        monkeypatch.undo()
         again = run_once(cfg, storage=storage)
         assert again.sources[0].status == "ok"
-        assert storage.counts()["items"] == 200  # fetched again: the failed poll kept no ETag
+        assert storage.counts()["items"] == 21  # fetched again: the failed poll kept no ETag
     finally:
         storage.close()
     row = status_json(tmp_path)

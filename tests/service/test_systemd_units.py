@@ -40,7 +40,7 @@ def test_units_declare_notify_reload_and_no_restart_loop_on_config_errors(name: 
     assert service["Type"] == "notify"
     assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
     assert service["Restart"] == "on-failure"
-    assert service["RestartPreventExitStatus"] == "78"
+    assert service["RestartPreventExitStatus"].split()[0] == "78"  # more: test_db_faults
     assert "WatchdogSec" in service
     assert re.search(r"weightwatch run\b", service["ExecStart"])
 

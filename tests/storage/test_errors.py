@@ -35,6 +35,7 @@ def test_a_full_database_raises_a_storage_error_not_cannot_rollback(tmp_path: Pa
     storage.conn.execute(f"PRAGMA max_page_count = {pages + 40}")
     exc = _full_error(storage)
     assert "full" in str(exc) and str(path) in str(exc)
+    assert exc.kind == "full"
     assert "cannot rollback" not in str(exc)
     assert isinstance(exc.__cause__, sqlite3.Error)
     assert not storage.conn.in_transaction
@@ -118,6 +119,7 @@ def test_writing_to_a_read_only_database_raises_a_storage_error_naming_it(
         message = str(caught.value)
         assert str(path) in message
         assert "read-only" in message or "readonly" in message or "cannot open" in message
+        assert caught.value.kind == "no-access"
     finally:
         undo()
 

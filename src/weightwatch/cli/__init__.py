@@ -1,7 +1,12 @@
 """The ``weightwatch`` command line.
 
 Exit codes: 0 done (some sources failing is not a crash), 1 an error weightwatch could not
-recover from (database, internal), 2 wrong usage, 78 (EX_CONFIG) the config has problems.
+recover from (internal, or a database problem not listed here), 2 wrong usage,
+78 (EX_CONFIG) the config has problems. The database (``StorageError.kind``): 65
+(EX_DATAERR) the file is not a database this weightwatch can use (damaged, empty, newer
+schema), 77 (EX_NOPERM) it cannot be written (read-only file, directory or filesystem;
+cannot be created), 75 (EX_TEMPFAIL) may pass by itself (disk full, locked). The units
+restart on 75, not on 65, 77 or 78 (``RestartPreventExitStatus=``): an operator must act.
 """
 
 from __future__ import annotations
@@ -22,6 +27,19 @@ if TYPE_CHECKING:
     from weightwatch.types import Item
 
 EX_CONFIG = 78
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+EX_NOPERM = 77
+
+# StorageError.kind -> exit code; kinds not listed exit 1.
+STORAGE_EXIT = {
+    "damaged": EX_DATAERR,
+    "empty": EX_DATAERR,
+    "newer": EX_DATAERR,
+    "no-access": EX_NOPERM,
+    "full": EX_TEMPFAIL,
+    "busy": EX_TEMPFAIL,
+}
 
 log = logging.getLogger("weightwatch")
 
@@ -233,8 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return EX_CONFIG
     except StorageError as exc:
-        print(f"weightwatch: {exc}", file=sys.stderr)
-        return 1
+        _error(f"weightwatch: {exc}")
+        return STORAGE_EXIT.get(exc.kind, 1)
     except WeightwatchError as exc:
         print(f"weightwatch: {exc}", file=sys.stderr)
         return 1
@@ -242,6 +260,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _error(text: str) -> None:
+    """Print an error to stderr; at error priority (``<3>``) when stderr is the journal."""
+    from weightwatch.service.systemd import stderr_is_journal
+
+    if stderr_is_journal():
+        text = "\n".join(f"<3>{line}" for line in text.splitlines())
+    print(text, file=sys.stderr)
 
 
 def _default_path() -> Path:

@@ -54,6 +54,7 @@ DELIVERY_EVERY = 5.0  # seconds between delivery runs (retries follow their own 
 STOP_DELIVERY_BUDGET = 4.0  # seconds for the last delivery attempt when stopping
 STOP_WRITER_BUDGET = 3.0  # seconds for the writer to finish its transaction and close
 PRUNE_EVERY = 3600.0  # seconds between prunings of old item text (settings.retention)
+STORAGE_LOG_EVERY = 600.0  # seconds between error lines about one kind of database failure
 
 
 @dataclass
@@ -62,6 +63,50 @@ class Stats:
     last_poll: datetime | None = None
     polls: int = 0
     failing: set[str] = field(default_factory=set)
+
+
+class StorageTrouble:
+    """The poll jobs' database failures (disk full, read-only, ...): logged at error
+    priority once per ``StorageError.kind`` per ``every`` seconds, not at every poll, with
+    how many were not logged in between; the first recorded poll after them logs once that
+    writes work again. Thread-safe (poll jobs run in the scheduler's pool)."""
+
+    def __init__(
+        self, every: float = STORAGE_LOG_EVERY, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.every = every
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.logged_at: dict[str, float] = {}
+        self.unlogged: dict[str, int] = {}
+
+    def failed(self, source: str, exc: StorageError) -> None:
+        with self.lock:
+            now = self.clock()
+            last = self.logged_at.get(exc.kind)
+            if last is not None and now - last < self.every:
+                self.unlogged[exc.kind] = self.unlogged.get(exc.kind, 0) + 1
+                return
+            self.logged_at[exc.kind] = now
+            more = self.unlogged.pop(exc.kind, 0)
+        since = f" It happened {more} more times since the last report." if more else ""
+        log.error(
+            "%s: could not record the poll. %s Polling goes on; while this lasts it is"
+            " reported every %d minutes.%s",
+            source,
+            exc,
+            round(self.every / 60),
+            since,
+        )
+
+    def recorded(self, path: Path) -> None:
+        with self.lock:
+            if not self.logged_at:
+                return
+            kinds = ", ".join(sorted(self.logged_at))
+            self.logged_at.clear()
+            self.unlogged.clear()
+        log.info("The database %s: writes work again (after: %s).", path, kinds)
 
 
 class Daemon:
@@ -89,6 +134,7 @@ class Daemon:
         self.writer: Writer | None = None
         self.delivery_store: WriterDeliveryStore | None = None
         self.scheduler: Scheduler | None = None
+        self.storage_trouble = StorageTrouble()
         self.fetcher = self._new_fetcher(self.config)
 
     @staticmethod
@@ -104,9 +150,19 @@ class Daemon:
     # -- lifecycle -----------------------------------------------------------------
 
     def run(self) -> int:
-        """Start, serve until SIGTERM/SIGINT, stop. Returns the exit code."""
+        """Start, serve until SIGTERM/SIGINT, stop. Returns the exit code.
+
+        A database that cannot be opened or written at start raises its ``StorageError``
+        (the command prints it once and exits with its kind's code) after ``STATUS=`` says
+        why, for ``systemctl status``.
+        """
         self._install_signals()
-        self.start()
+        try:
+            self.start()
+        except StorageError as exc:
+            self.notifier.status(f"Not started: {exc}")
+            self._abandon_start()
+            raise
         try:
             self._main_loop()
         finally:
@@ -141,6 +197,14 @@ class Daemon:
             cfg.settings.database,
         )
         self.notifier.ready(self.status_line())
+
+    def _abandon_start(self) -> None:
+        """Undo what a failed ``start`` began: nothing was polled or sent yet."""
+        self.stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        if self.writer is not None:
+            self.writer.close(STOP_WRITER_BUDGET)
 
     def _install_signals(self) -> None:
         def handler(signum: int, frame: FrameType | None) -> None:
@@ -295,9 +359,13 @@ class Daemon:
             return
         try:
             self._poll(cfg, source, gen, due, queued)
-        except StorageError:
+        except WriterClosed:
+            return  # stopping
+        except StorageError as exc:
+            # Disk full, read-only, ...: every poll fails alike until someone acts. Say
+            # so once in a while (no traceback: the message says what to do), poll on.
             if not self.stopping.is_set():
-                log.exception("%s: could not record the poll.", name)
+                self.storage_trouble.failed(name, exc)
                 self._reschedule(source, gen, delay=source.interval)
         except Exception:
             log.exception("%s: unexpected error; the source will be polled again.", name)
@@ -342,6 +410,7 @@ class Daemon:
         seen = self.writer_call(lambda st: read_seen(st, fetched, stamp))
         prepared = prepare_poll(cfg, fetched, seen, stamp, False)
         outcome = self.writer_call(lambda st: write_poll(cfg, st, prepared, stamp))
+        self.storage_trouble.recorded(cfg.settings.database)
         after = self.writer_call(lambda st: st.source_state(source.name))
         failures = after.consecutive_failures if after else 0
         retry_after = None
@@ -384,8 +453,10 @@ class Daemon:
         when = self.now() + timedelta(seconds=max(delay, 0.0))
         try:
             self.writer_call(lambda st: st.set_next_due(source.name, when))
-        except StorageError:
+        except WriterClosed:
             return
+        except StorageError:
+            pass  # not remembered across a restart (then it is simply due), but polled on
         self._schedule(source.name, when)
 
     def _claim_host(self, host: str, queued: bool) -> float:

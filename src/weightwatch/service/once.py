@@ -39,7 +39,12 @@ def poll_sources(
     backfill: bool = False,
     sources: Iterable[Source] | None = None,
 ) -> list[SourceOutcome]:
-    """Poll each source once: fetch concurrently (never two at once to one host), store serially."""
+    """Poll each source once: fetch concurrently (never two at once to one host), store serially.
+
+    A source's own failure (its fetch, or a bug in handling its items) is its outcome and
+    the others go on; a ``StorageError`` (disk full, read-only, ...) ends the run with that
+    error once the fetches in flight are done, since every later source would fail alike.
+    """
     chosen = list(config.sources if sources is None else sources)
     storage.ensure_sources((s.name, s.url) for s in chosen)
     states = storage.source_states()
@@ -63,9 +68,12 @@ def poll_sources(
     results: queue.Queue[Fetched | None] = queue.Queue(maxsize=2 * config.settings.workers)
 
     gate, gate_lock = HostGate(spacing=config.settings.host_spacing), threading.Lock()
+    stopped: list[StorageError] = []  # the storage failure that ended the run
 
     def host_worker(host: str, jobs: list[tuple[Source, SourceState]]) -> None:
         for source, state in jobs:
+            if stopped:
+                break
             while True:
                 with gate_lock:
                     wait = gate.claim(host, time.monotonic(), queued=True)
@@ -90,8 +98,14 @@ def poll_sources(
             if fetched is None:
                 remaining -= 1
                 continue
+            if stopped:
+                continue  # drained, not stored: the workers stop at their next source
             try:
                 outcomes.append(store_poll(config, storage, fetched, now(), backfill))
+                continue
+            except StorageError as exc:
+                # The database itself failed: every later source would fail alike.
+                stopped.append(exc)
                 continue
             except Exception as exc:  # a failure after fetching is the source's failure
                 failed = exc
@@ -99,10 +113,13 @@ def poll_sources(
                 outcomes.append(
                     record_poll_error(config, storage, fetched.source, fetched.state, now(), failed)
                 )
-            except Exception as exc:  # not even the failure could be recorded
+            except StorageError as exc:  # not even the failure could be recorded
+                stopped.append(exc)
+            except Exception:
                 log.exception("Storing the poll of %s failed.", fetched.source.name)
-                why = str(exc) if isinstance(exc, StorageError) else "internal error"
-                outcomes.append(SourceOutcome(fetched.source.name, "error", error=why))
+                outcomes.append(SourceOutcome(fetched.source.name, "error", error="internal error"))
+    if stopped:
+        raise stopped[0]
     return outcomes
 
 

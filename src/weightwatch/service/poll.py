@@ -238,13 +238,18 @@ def write_poll(
     write see no other source's write in between, so two sources reporting one story at
     the same time still make one story.
 
-    A poll that fetched fine but cannot be decided or stored (any exception) is recorded as
-    a failed poll of its source, like a fetch error: it shows in ``status``, counts towards
-    the source's failures and health messages, and the items are fetched again next time
-    (the validators are not saved). Only when even that cannot be written does it raise.
+    A poll that fetched fine but cannot be decided or stored for a reason of its own (any
+    exception but a ``StorageError``) is recorded as a failed poll of its source, like a
+    fetch error: it shows in ``status``, counts towards the source's failures and health
+    messages, and the items are fetched again next time (the validators are not saved).
+    A ``StorageError`` is the database's failure, not the source's: it is raised for the
+    caller (``once`` stops with the storage message; the daemon logs it once per kind and
+    goes on polling), so a full disk does not mark every source broken.
     """
     try:
         return _write_poll(config, storage, prepared, now)
+    except StorageError:
+        raise
     except Exception as exc:
         if prepared.status == "error":
             raise  # recording a failure failed: there is nothing simpler to record

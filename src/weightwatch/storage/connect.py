@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import glob
+import os
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -13,21 +17,131 @@ from weightwatch.storage.migrations import migrations
 
 
 def writable(path: Path | str) -> sqlite3.Connection:
-    """The connection of the one writer: creates the file and applies pending migrations."""
+    """The connection of the one writer: creates the file and applies pending migrations.
+
+    A new database is made complete under a temporary name and then linked into place
+    (``_create``), so weightwatch never leaves an empty file at ``path``, even when it is
+    killed while creating it. An existing 0-byte file is therefore never its own and is
+    refused (``refuse_empty``), as is a database of a newer schema: neither is migrated.
+    """
+    if str(path) != ":memory:":
+        file = Path(path)
+        with converted(path, "open"):
+            file.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_creations(file)
+            if not file.exists():
+                _create(file)
+        refuse_empty(file)
     with converted(path, "open"):
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            migrations.apply(sqlite_utils.Database(conn))
+            db = sqlite_utils.Database(conn)
+            refuse_newer(db, path)
+            migrations.apply(db)
         except BaseException:
             conn.close()
             raise
     return conn
+
+
+_CREATING = ".creating"
+
+
+def _create(file: Path) -> None:
+    """Make a new, fully migrated database at ``file``: built as ``.NAME.PID-RANDOM.creating``
+    beside it, then hard-linked to ``file`` (which fails instead of replacing a database
+    that another process created meanwhile; that one is used then)."""
+    tmp = file.with_name(f".{file.name}.{os.getpid()}-{secrets.token_hex(4)}{_CREATING}")
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # mode as SQLite's
+    try:
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrations.apply(sqlite_utils.Database(conn))  # rollback journal, synced commits
+            conn.execute("PRAGMA journal_mode = WAL")  # recorded in the header, as a writer's
+        finally:
+            conn.close()
+        for suffix in ("-wal", "-journal"):
+            side = Path(f"{tmp}{suffix}")
+            if side.exists() and side.stat().st_size > 0:
+                raise OSError(f"the new database left {side.name} behind")
+        try:
+            os.link(tmp, file)
+        except FileExistsError:
+            pass  # created by another process meanwhile: use that one
+        except OSError as exc:  # a filesystem without hard links
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            if not file.exists():
+                os.rename(tmp, file)
+        _sync_directory(file.parent)
+    finally:
+        for leftover in (tmp, *(Path(f"{tmp}{s}") for s in ("-wal", "-shm", "-journal"))):
+            leftover.unlink(missing_ok=True)
+
+
+def _remove_stale_creations(file: Path) -> None:
+    """Remove what a process killed while creating ``file`` left (its pid is gone)."""
+    for stale in file.parent.glob(f".{glob.escape(file.name)}.*-*{_CREATING}*"):
+        pid = stale.name[len(file.name) + 2 :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sync_directory(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def refuse_empty(file: Path) -> None:
+    """An existing 0-byte file is not a database weightwatch made (``_create``): refuse it
+    rather than start over in it and silently lose the history it should hold."""
+    try:
+        empty = file.stat().st_size == 0
+    except OSError:
+        return  # opening it reports the problem
+    if empty:
+        raise StorageError(
+            f"{file} is empty (0 bytes): it is not a weightwatch database. If you meant to"
+            " start over, delete it; if it should hold your history, restore it from a"
+            " backup.",
+            kind="empty",
+        )
+
+
+def refuse_newer(db: sqlite_utils.Database, path: Path | str) -> None:
+    """A database a newer weightwatch migrated is never opened by this one."""
+    known = {m.name for m in migrations.pending(sqlite_utils.Database(memory=True))}
+    newer = [m.name for m in migrations.applied(db) if m.name not in known]
+    if newer:
+        raise StorageError(
+            f"The database {path} was written by a newer weightwatch (it has migration"
+            f" {newer[-1]}, unknown to this version): upgrade weightwatch, or restore a"
+            " backup made before the upgrade.",
+            kind="newer",
+        )
 
 
 def read_only(path: Path) -> sqlite3.Connection:
@@ -36,8 +150,10 @@ def read_only(path: Path) -> sqlite3.Connection:
         raise StorageError(
             f"There is no database at {path} yet: has weightwatch polled? Run"
             " `weightwatch once` or start the daemon (`weightwatch run`) to create it,"
-            " or check settings.database in the config."
+            " or check settings.database in the config.",
+            kind="missing",
         )
+    refuse_empty(path)
     with converted(path, "open"):
         uri = f"{path.absolute().as_uri()}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None)
@@ -52,20 +168,16 @@ def read_only(path: Path) -> sqlite3.Connection:
 
 def check_schema(db: sqlite_utils.Database, path: Path) -> None:
     """A database opened read-only must have exactly this code's migrations applied."""
+    refuse_newer(db, path)
     known = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
-    applied = [m.name for m in migrations.applied(db)]
-    newer = [name for name in applied if name not in known]
-    if newer:
-        raise StorageError(
-            f"The database {path} was written by a newer weightwatch (it has migration"
-            f" {newer[-1]}, unknown to this version): upgrade weightwatch."
-        )
+    applied = {m.name for m in migrations.applied(db)}
     pending = [name for name in known if name not in applied]
     if pending:
         raise StorageError(
             f"The database {path} has an older schema ({len(pending)} migration(s) pending,"
             f" from {pending[0]}): run `weightwatch once` or start the daemon"
-            " (`weightwatch run`) to migrate it, then try again."
+            " (`weightwatch run`) to migrate it, then try again.",
+            kind="older",
         )
 
 

@@ -3,8 +3,10 @@ name the database file and say what to do."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,41 +19,87 @@ C = TypeVar("C", bound=type)
 
 # SQLite's primary result codes (the low byte of ``sqlite_errorcode``).
 _READONLY, _BUSY, _CORRUPT, _FULL, _CANTOPEN, _NOTADB = 8, 5, 11, 13, 14, 26
+_LOCKED = 6
+
+_WRITE_ACCESS = " weightwatch needs write access to the file and to its directory."
+
+
+def access_problem(path: Path | str) -> str | None:
+    """Why this process cannot write the database file ``path`` or its directory, or None."""
+    if str(path) == ":memory:":
+        return None
+    file = Path(path).absolute()
+    folder = file.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return f"the filesystem holding {folder} is mounted read-only"
+    except OSError:
+        pass
+    if folder != file.parent:
+        if not folder.is_dir():
+            return f"{folder} is not a directory, so {file.parent} cannot be created"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return (
+                f"its directory {file.parent} does not exist and {folder} is read-only"
+                " for this user"
+            )
+        return None
+    if not folder.is_dir():
+        return f"{folder} is not a directory"
+    if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+        return "the file is read-only for this user"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"its directory {folder} is read-only for this user"
+    return None
 
 
 def storage_error(path: Path | str, doing: str, exc: BaseException) -> StorageError:
     """The StorageError for ``exc``, raised while trying to ``doing`` the database ``path``
-    ("open", "read", "write to")."""
+    ("open", "read", "write to"), with its ``kind``."""
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
-    detail = str(exc).rstrip(".") or type(exc).__name__
+    if isinstance(exc, OSError) and primary is None:
+        primary = {
+            errno.ENOSPC: _FULL,
+            errno.EDQUOT: _FULL,
+            errno.EROFS: _READONLY,
+            errno.EACCES: _READONLY,
+            errno.EPERM: _READONLY,
+        }.get(exc.errno or 0, _CANTOPEN)
+    detail = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).rstrip(".")
+    detail = detail or type(exc).__name__
+    where = f"Could not {doing} the database {path}"
     if primary == _FULL:
         return StorageError(
-            f"Could not {doing} the database {path}: the disk is full ({detail})."
-            " Free some space; the change that failed was not saved."
+            f"{where}: the disk is full ({detail}). Free some space; the change that failed"
+            " was not saved.",
+            kind="full",
         )
-    if primary == _READONLY:
+    if primary in (_READONLY, _CANTOPEN):
+        problem = access_problem(path)
+        if primary == _READONLY or problem:
+            return StorageError(
+                f"{where}: {problem or 'it is read-only'} ({detail})." + _WRITE_ACCESS,
+                kind="no-access",
+            )
         return StorageError(
-            f"Could not {doing} the database {path}: it is read-only ({detail})."
-            " weightwatch needs write access to the file and to its directory."
+            f"{where}: SQLite cannot open the file ({detail})."
+            " Check that its directory exists and is writable.",
+            kind="no-access",
         )
     if primary in (_CORRUPT, _NOTADB):
         return StorageError(
-            f"Could not {doing} the database {path}: it is damaged or is not a weightwatch"
-            f" database ({detail}). Move it aside (weightwatch then starts a new one) or"
-            " restore it from a backup."
+            f"{where}: it is damaged or is not a weightwatch database ({detail})."
+            " Move it aside (weightwatch then starts a new one) or restore it from a backup.",
+            kind="damaged",
         )
-    if primary == _CANTOPEN:
+    if primary in (_BUSY, _LOCKED):
         return StorageError(
-            f"Could not {doing} the database {path}: SQLite cannot open the file ({detail})."
-            " Check that its directory exists and is writable."
+            f"{where}: another process kept it locked ({detail}). Try again.", kind="busy"
         )
-    if primary == _BUSY:
-        return StorageError(
-            f"Could not {doing} the database {path}: another process kept it locked"
-            f" ({detail}). Try again."
-        )
-    return StorageError(f"Could not {doing} the database {path}: {detail}.")
+    return StorageError(f"{where}: {detail}.")
 
 
 @contextmanager
