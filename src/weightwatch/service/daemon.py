@@ -234,6 +234,14 @@ class Daemon:
             log.error("Reload refused; still running the previous config.\n%s", exc)
             self.notifier.ready(self.status_line())
             return
+        except Exception as exc:
+            log.error(
+                "Reload refused; still running the previous config. Reading %s failed: %s",
+                self.config_path,
+                type(exc).__name__,
+            )
+            self.notifier.ready(self.status_line())
+            return
         old = self.config
         if new.settings.database != old.settings.database:
             log.warning("settings.database changed; that takes effect at the next restart.")
@@ -245,7 +253,9 @@ class Daemon:
             self.fetcher = self._new_fetcher(new)
         before = {s.name: s for s in old.sources}
         after = {s.name: s for s in new.sources}
-        self.writer_call(lambda st: st.ensure_sources((s.name, s.url) for s in new.sources))
+        self.writer_call(
+            lambda st: st.ensure_sources(((s.name, s.url) for s in new.sources), new.secrets)
+        )
         self.config = new  # rules and channels: every poll and delivery takes a snapshot
         with self.gate_lock:
             self.gate.spacing = new.settings.host_spacing

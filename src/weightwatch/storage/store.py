@@ -34,7 +34,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -145,10 +145,20 @@ class Storage:
         rows = self._rows("SELECT * FROM sources WHERE name = ?", [name])
         return _source_state(rows[0]) if rows else None
 
-    def ensure_sources(self, sources: Iterable[tuple[str, str]]) -> None:
-        """Add a row for each (name, url) not yet known; a changed URL resets validators."""
+    def ensure_sources(
+        self, sources: Iterable[tuple[str, str]], secrets: Sequence[str] = ()
+    ) -> None:
+        """Add a row for each (name, url) not yet known; a changed URL resets validators.
+
+        The ``url`` column is for display only (fetches use the config's URL or
+        ``permanent_url``), so it holds the URL with its credentials masked
+        (``config.env.mask_source_url``: user:password@, ?token=, and ``secrets``).
+        """
+        from weightwatch.config.env import mask_source_url
+
         with self.transaction() as conn:
-            for name, url in sources:
+            for name, clear in sources:
+                url = mask_source_url(clear, secrets)
                 row = conn.execute("SELECT url FROM sources WHERE name = ?", [name]).fetchone()
                 if row is None:
                     conn.execute("INSERT INTO sources (name, url) VALUES (?, ?)", [name, url])
