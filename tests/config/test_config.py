@@ -336,13 +336,21 @@ def test_format_size_round_trips(size: int) -> None:
     ("settings", "problem"),
     [
         ("workers = 0", "settings.workers: must be between 1 and 64, found 0"),
-        ("workers = 65", "settings.workers: must be between 1 and 64, found 65"),
+        (
+            "workers = 65",
+            "settings.workers: must be between 1 and 64 "
+            "(each worker is a thread and a connection), found 65",
+        ),
         (
             "workers = 2.5",
             "settings.workers: expected a whole number from 1 to 64 such as 8, found 2.5",
         ),
         ('timeout = "0s"', 'settings.timeout: must be at least 1s, found "0s"'),
-        ('timeout = "1h"', 'settings.timeout: must be at most 10m, found "1h"'),
+        (
+            'timeout = "1h"',
+            "settings.timeout: must be at most 10m "
+            '(a longer fetch would hold a worker and the sources behind it), found "1h"',
+        ),
         ('max_body = "100"', 'settings.max_body: must be between 1KB and 1GB, found "100"'),
         (
             "title_similarity = -1",
@@ -502,12 +510,18 @@ def test_every_unset_variable_and_bad_url_in_a_channel_list_is_reported() -> Non
     ]
 
 
-def test_env_is_not_expanded_outside_channels_and_user_agent() -> None:
+def test_env_is_expanded_in_source_urls_and_recorded_as_a_secret() -> None:
     cfg = parse(
-        MINIMAL.replace("news.ycombinator.com/rss", "example.org/rss?k=${KEY}"), env={"KEY": "v"}
+        MINIMAL.replace("news.ycombinator.com/rss", "example.org/rss?k=${KEY}"),
+        env={"KEY": "value"},
     )
-    assert cfg.sources[0].url == "https://example.org/rss?k=${KEY}"
-    assert cfg.secrets == ()
+    assert cfg.sources[0].url == "https://example.org/rss?k=value"
+    assert cfg.secrets == ("value",)
+
+
+def test_env_is_not_expanded_in_other_source_keys() -> None:
+    with pytest.raises(ConfigError):
+        parse(MINIMAL.replace('name = "hn"', 'name = "${KEY}"'), env={"KEY": "hn"})
 
 
 def test_the_environment_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:

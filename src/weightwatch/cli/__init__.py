@@ -317,6 +317,10 @@ def _status(args: argparse.Namespace) -> int:
         rows = source_rows(cfg, storage.source_report(), storage.counts())
     finally:
         storage.close()
+    from weightwatch.config.env import mask_source_url
+
+    for row in rows["sources"]:
+        row["url"] = mask_source_url(row["url"], cfg.secrets)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:

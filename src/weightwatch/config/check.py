@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from weightwatch.config.env import expand, scrub
+from weightwatch.config.env import expand, scrub, url_credentials
 from weightwatch.config.model import Channel, Config, Settings, Source
 from weightwatch.config.paths import default_database_path, resolve_database
 from weightwatch.config.rules import check_rules
@@ -68,6 +68,63 @@ def one_of(values: Sequence[str]) -> str:
     """``"a", "b" or "c"``."""
     quoted = [json.dumps(v) for v in values]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _missing_parts(url: str) -> str | None:
+    """Why a URL Apprise accepts still cannot work: a port out of range, or a part its
+    service requires missing (``ntfy://`` without a topic).
+
+    The required parts come from Apprise itself: each plugin lists its URL ``templates``
+    (``{schema}://{host}/{targets}``) and its ``template_tokens`` (``required: True``,
+    ``map_to``); the URL must fill every required token of at least one template.
+    """
+    netloc = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    port = re.fullmatch(r".*:(\d+)", netloc)
+    if port and not 1 <= int(port.group(1)[:6]) <= 65535:
+        return f"has the port {port.group(1)[:12]}; a port is from 1 to 65535"
+    import apprise
+
+    try:
+        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        if plugin is None:
+            return None
+        cls = type(plugin)
+        parsed = cls.parse_url(url) or {}
+        tokens: dict[str, dict[str, Any]] = dict(getattr(cls, "template_tokens", {}) or {})
+        templates: tuple[str, ...] = tuple(getattr(cls, "templates", ()) or ())
+    except Exception:
+        return None
+    if not templates:
+        return None
+    missing_sets = []
+    for template in templates:
+        missing = []
+        for name in re.findall(r"{(\w+)}", template):
+            token = tokens.get(name, {})
+            target = str(token.get("map_to", name))
+            if name == "schema" or not (
+                token.get("required") or tokens.get(target, {}).get("required")
+            ):
+                continue
+            value = parsed.get(target)
+            if isinstance(value, list | tuple | set):
+                value = [v for v in value if v]
+            if not value:
+                missing.append(str(token.get("name") or name))
+        if not missing:
+            return None
+        missing_sets.append(missing)
+    fewest = min(missing_sets, key=len)
+    return (
+        f"is missing what {cls.__name__.removeprefix('Notify')} needs: "
+        + ", ".join(fewest).lower()
+        + f" (see Apprise's page for {urlsplit(url).scheme}://)"
+    )
+
+
+def _at_most(key: Key, found: Any) -> str:
+    why = f" ({key.why_max})" if key.why_max else ""
+    return f"must be at most {key.bound(key.max or 0)}{why}, found {show(found)}"
 
 
 class Checker:
@@ -231,7 +288,11 @@ class Checker:
                 )
                 continue
             handler = self.handlers[key.type]
-            value = handler(key, raw[key.name], where, values)
+            try:
+                value = handler(key, raw[key.name], where, values)
+            except (RecursionError, MemoryError, OverflowError, ValueError, TypeError) as exc:
+                # Every check words its own problems; this keeps a surprise a config problem.
+                value = self._bad(where, f"cannot be used ({type(exc).__name__})")
             if value is not BAD:
                 values[key.attr] = value
         return values
@@ -252,7 +313,7 @@ class Checker:
                 path, f"must be at least {key.bound(key.min)}{key.why}, found {show(value)}"
             )
         if key.max is not None and seconds > key.max:
-            return self._bad(path, f"must be at most {key.bound(key.max)}, found {show(value)}")
+            return self._bad(path, _at_most(key, value))
         return seconds
 
     def _size(self, key: Key, value: Any, path: str, values: dict[str, Any]) -> Any:
@@ -286,9 +347,10 @@ class Checker:
         high = math.inf if key.max is None else key.max
         if low <= number <= high:
             return number
+        why = f" ({key.why_max})" if key.why_max and number > high else key.why
         return self._bad(
             path,
-            f"must be between {key.bound(low)} and {key.bound(high)}{key.why}, found {show(found)}",
+            f"must be between {key.bound(low)} and {key.bound(high)}{why}, found {show(found)}",
         )
 
     def _boolean(self, key: Key, value: Any, path: str, values: dict[str, Any]) -> Any:
@@ -383,11 +445,16 @@ class Checker:
     def _ignore(self, key: Key, value: Any, path: str, values: dict[str, Any]) -> Any:
         entries = self.string_list(value, path, key.example)
         if entries:
-            from weightwatch.sources.page import check_ignore
+            from weightwatch.config.probe import catastrophic, why_catastrophic
+            from weightwatch.sources.page import _compile, _is_pattern, check_ignore
 
             for index, entry in enumerate(value):
                 if entry in entries and (why := check_ignore(entry)) is not None:
                     self.add(f"{path}[{index}]", why)
+                elif (
+                    entry in entries and _is_pattern(entry) and catastrophic(_compile(entry), entry)
+                ):
+                    self.add(f"{path}[{index}]", why_catastrophic(entry.strip()))
         return tuple(entries)
 
     def digest(self, key: Key, value: Any, path: str, values: dict[str, Any]) -> Any:
@@ -410,6 +477,8 @@ class Checker:
             return self._bad(path, f'{exc}; or "daily 08:00"')
         if key.min is not None and seconds < key.min:
             return self._bad(path, f"must be at least {key.bound(key.min)}, found {show(value)}")
+        if key.max is not None and seconds > key.max:
+            return self._bad(path, _at_most(key, value) + '; or "daily 08:00"')
         return Digest(every=seconds)
 
     def _quiet(self, key: Key, value: Any, path: str, values: dict[str, Any]) -> Any:
@@ -433,6 +502,8 @@ class Checker:
                 compile_template(value, html=True)
         except TemplateProblem as exc:
             return self._bad(path, str(exc))
+        except (RecursionError, MemoryError) as exc:
+            return self._bad(path, f"the template fails: {type(exc).__name__}")
         return value
 
     # ----------------------------------------------------------------- [settings]
@@ -498,7 +569,7 @@ class Checker:
                 continue
             from weightwatch.delivery.notify import check_url
 
-            why = check_url(url)
+            why = check_url(url) or _missing_parts(url)
             if why:
                 if "$" in entry.split("://", 1)[0]:
                     # The scheme came from the environment: do not quote any of it.
@@ -571,7 +642,10 @@ class Checker:
         if not isinstance(value, str):
             self.add(where, f"expected a URL string, found {show(value)}")
             return None
-        url = value.strip()
+        expanded = self._expand(value, where)
+        if expanded is None:
+            return None
+        url = expanded.strip()
         if any(c.isspace() for c in url):
             self.add(where, "contains spaces; write them as %20")
             return None
@@ -599,4 +673,5 @@ class Checker:
             self.add(where, f"is the same URL as {urls[url]}; each feed needs only one source")
             return None
         urls[url] = path
+        self.secrets += url_credentials(url)  # masked wherever secrets are
         return url

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 from weightwatch.config.units import show
 
@@ -90,3 +90,52 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
         for form in {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}:
             text = text.replace(form, "****")
     return text
+
+
+#: Query parameters whose values are credentials in feed URLs (``?token=...``), compared
+#: lowercased with "-" and "_" removed.
+SECRET_PARAMS = frozenset(
+    {
+        "token", "accesstoken", "authtoken", "apikey", "key", "secret", "clientsecret",
+        "password", "pass", "passwd", "pwd", "auth", "sig", "signature", "session", "sid",
+    }
+)  # fmt: skip
+
+
+def _secret_param(name: str) -> bool:
+    return name.lower().replace("-", "").replace("_", "") in SECRET_PARAMS
+
+
+def url_credentials(url: str) -> list[str]:
+    """The credentials written in a feed URL: the userinfo password and the values of
+    token-like query parameters (``SECRET_PARAMS``), raw and decoded."""
+    try:
+        parts = urlsplit(url)
+        found = [parts.password] if parts.password else []
+        query = parse_qsl(parts.query, keep_blank_values=False)
+    except ValueError:
+        return []
+    found += [value for name, value in query if _secret_param(name)]
+    raw = [
+        p.partition("=")[2] for p in parts.query.split("&") if _secret_param(p.partition("=")[0])
+    ]
+    return [s for s in dict.fromkeys(found + raw + [unquote(v) for v in found]) if s]
+
+
+def mask_source_url(url: str, secrets: Sequence[str] = ()) -> str:
+    """A feed URL safe to print or store: the password and token-like query values masked
+    (``https://bob:****@host/f?token=****``), and every known secret scrubbed."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return scrub(url, secrets)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = userinfo.partition(":")[0] + ":****@" + host
+    query = "&".join(
+        (p.partition("=")[0] + "=****") if _secret_param(p.partition("=")[0]) and "=" in p else p
+        for p in parts.query.split("&")
+    )
+    shown = parts._replace(netloc=netloc, query=query if parts.query else "").geturl()
+    return scrub(shown, list(secrets) + url_credentials(url))

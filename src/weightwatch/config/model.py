@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from weightwatch.config.env import mask_source_url
 from weightwatch.config.schema import CHANNEL, RULE, SETTINGS, SOURCE
 from weightwatch.delivery.policy import Digest, Policy
 
@@ -130,3 +131,7 @@ class Config:
     rules: tuple[Rule, ...] = ()
     path: Path | None = None
     secrets: tuple[str, ...] = ()  # values that came from ${ENV}: mask wherever shown
+
+    def masked_sources(self) -> list[tuple[str, str]]:
+        """(name, URL) of each source with its credentials masked: what may be stored."""
+        return [(s.name, mask_source_url(s.url, self.secrets)) for s in self.sources]

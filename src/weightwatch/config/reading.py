@@ -18,12 +18,16 @@ from weightwatch.config.check import Checker
 from weightwatch.config.model import Config
 from weightwatch.errors import ConfigError, Problem
 
+#: The largest config file read: a real one is a few KB; this stops ``-c /dev/zero``.
+MAX_CONFIG_BYTES = 1024 * 1024
+
 
 def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate the config file at ``path``; ConfigError lists every problem."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             [Problem("", "the config file does not exist (see config.example.toml to start one)")],
@@ -40,6 +44,11 @@ def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError([Problem("", f"cannot be read: {reason}")], str(path)) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [Problem("", "is larger than 1MB; is this the config file? (a real one is a few KB)")],
+            str(path),
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -61,8 +70,17 @@ def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([toml_problem(exc, text)], file) from None
+    except (RecursionError, MemoryError):
+        raise ConfigError(
+            [Problem("", "TOML arrays or inline tables are nested too deep to read")], file
+        ) from None
     checker = Checker(environ, path)
-    config = checker.run(data)
+    try:
+        config = checker.run(data)
+    except Exception as exc:
+        # Each check guards its own key; this is the last line: still a config problem.
+        checker.add("", f"cannot be checked ({type(exc).__name__}); please report this file")
+        config = None
     if checker.problems or config is None:
         raise ConfigError(checker.final_problems(data), file)
     return config

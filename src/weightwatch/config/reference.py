@@ -37,6 +37,13 @@ def _default_cell(key: Key) -> str:
     return f"`{key.toml(key.default)}`"
 
 
+def _meaning(key: Key) -> str:
+    """The help, and why the upper bound is where it is."""
+    if not key.why_max or key.max is None:
+        return key.help
+    return f"{key.help} At most {key.bound(key.max)}: {key.why_max}."
+
+
 def reference_markdown() -> str:
     """docs/config.md: every table and key, from the tables above."""
     parts = [_INTRO]
@@ -52,7 +59,7 @@ def reference_markdown() -> str:
                 _default_cell(key),
                 allowed,
                 f"`{key.example}`" if key.example else "",
-                key.help,
+                _meaning(key),
             ]
             parts.append("| " + " | ".join(_cell(c) for c in row) + " |")
     parts.append("\n## Value types\n")

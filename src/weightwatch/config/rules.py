@@ -20,6 +20,11 @@ from weightwatch.matching.query import Query
 if TYPE_CHECKING:
     from weightwatch.config.check import Checker
 
+#: How deep a query may nest (parentheses, NOT, NEAR/n and title: inside one another).
+#: A real query nests two or three levels; the bound keeps parsing and matching (both
+#: recursive) far from Python's recursion limit in every thread.
+MAX_QUERY_DEPTH = 32
+
 #: The rule keys checked here rather than from their schema entry alone.
 _OWN = ("name", "query", "any", "all", "none", "proximity", "notify", "sources")
 
@@ -37,7 +42,11 @@ def check_rules(
         count = len(checker.problems)
         typos = checker.unknown_keys(raw, RULE, path)
         name = checker.name(raw, path, names, "rule", RULE["name"].example, typos)
-        query, query_text = _rule_query(checker, raw, path, typos)
+        try:
+            query, query_text = _rule_query(checker, raw, path, typos)
+        except (RecursionError, MemoryError):
+            checker.add(key_path(path, "query"), _too_deep())
+            query, query_text = None, ""
         notify = _notify(checker, raw, path, channel_names, typos)
         scope = _scope(checker, raw, path, source_names, tags)
         values = checker.values(raw, RULE, path, skip=_OWN)
@@ -67,10 +76,20 @@ def _rule_query(
         else:
             text = value.strip()
             try:
-                parts.append(_query.parse(value))
+                parsed = _query.parse(value)
             except QueryError as exc:
                 checker.add(where, f"{exc.message} at column {exc.column}")
                 ok = False
+            except (RecursionError, MemoryError):
+                checker.add(where, _too_deep())
+                ok = False
+            else:
+                why = _unusable(parsed)
+                if why:
+                    checker.add(where, why)
+                    ok = False
+                else:
+                    parts.append(parsed)
     limit = RULE["proximity"]  # words a quoted phrase's words may be apart
     proximity = raw.get("proximity", limit.default)
     if (
@@ -127,9 +146,53 @@ def _rule_query(
     if listed is not None:
         parts.append(listed)
     combined = parts[0] if len(parts) == 1 else _query.all_of(*parts)
+    if combined.match(_query.prepare("", "")) is not None:
+        checker.add(
+            path,
+            "this query can only exclude (as NOT x alone does): it matches an item with no "
+            "words at all, so nearly every item; add a word or phrase it must find",
+        )
+        return None, ""
     if not text or listed is not None:
         text = str(combined)
     return combined.with_proximity(proximity), text
+
+
+def _too_deep() -> str:
+    return (
+        f"is nested more than {MAX_QUERY_DEPTH} deep (parentheses, NOT, NEAR/n and title: "
+        "inside one another); simplify it"
+    )
+
+
+def _nodes(query: Query) -> list[tuple[object, int]]:
+    """Every node of a parsed query with its depth, walked without recursion."""
+    out: list[tuple[object, int]] = []
+    stack: list[tuple[object, int]] = [(getattr(query, "_root", None), 1)]
+    while stack:
+        node, depth = stack.pop()
+        if node is None:
+            continue
+        out.append((node, depth))
+        children = list(getattr(node, "children", ()))
+        children += [getattr(node, a) for a in ("child", "left", "right") if hasattr(node, a)]
+        stack += [(child, depth + 1) for child in children]
+    return out
+
+
+def _unusable(query: Query) -> str | None:
+    """Why a parsed query cannot be used: nested too deep, or a catastrophic /regex/."""
+    nodes = _nodes(query)
+    if max(depth for _, depth in nodes) > MAX_QUERY_DEPTH:
+        return _too_deep()
+    from weightwatch.config.probe import catastrophic, why_catastrophic
+
+    for node, _ in nodes:
+        compiled = getattr(node, "compiled", None)
+        pattern = getattr(node, "pattern", None)
+        if compiled is not None and isinstance(pattern, str) and catastrophic(compiled, pattern):
+            return why_catastrophic(f"/{pattern}/")
+    return None
 
 
 def _notify(

@@ -32,6 +32,9 @@ from typing import Any
 from weightwatch.config.units import format_duration, format_size
 from weightwatch.delivery.policy import MIN_DIGEST_PERIOD
 
+#: The longest digest period: 30 days.
+MAX_DIGEST_PERIOD = 30 * 86400.0
+
 #: Types whose parsing and messages are generic (``check.Checker._plain``); the others are
 #: checked by their own code in ``check``.
 PLAIN_TYPES = ("duration", "size", "integer", "number", "boolean", "choice", "string", "strings")
@@ -92,6 +95,7 @@ class Key:
     max: float | None = None
     values: tuple[str, ...] = ()  # type "choice"
     why: str = ""  # said after a bound: " so that sites are not polled too often"
+    why_max: str = ""  # why the upper bound: "a source polled less than monthly is unwatched"
     noun: str = ""  # what a value of the wrong type should have been: "a time zone name"
     required: bool = False
     env: bool = False  # ${VAR} is expanded in this value
@@ -186,6 +190,8 @@ SETTINGS = Table(
             '"15m"',
             default=15 * 60.0,
             min=5.0,
+            max=30 * 86400.0,
+            why_max="a source polled less often than monthly is not being watched",
             why=" so that sites are not polled too often",
         ),
         Key(
@@ -196,6 +202,7 @@ SETTINGS = Table(
             default=20.0,
             min=1.0,
             max=600.0,
+            why_max="a longer fetch would hold a worker and the sources behind it",
         ),
         Key(
             "max_body",
@@ -205,6 +212,7 @@ SETTINGS = Table(
             default=10 * 1024 * 1024,
             min=1024,
             max=1024**3,
+            why_max="a body is held in memory while it is parsed",
         ),
         Key(
             "workers",
@@ -214,6 +222,7 @@ SETTINGS = Table(
             default=8,
             min=1,
             max=64,
+            why_max="each worker is a thread and a connection",
         ),
         Key(
             "host_spacing",
@@ -224,6 +233,7 @@ SETTINGS = Table(
             default=1.0,
             min=0.0,
             max=60.0,
+            why_max="longer would starve the other sources on a host",
         ),
         Key(
             "user_agent",
@@ -243,6 +253,8 @@ SETTINGS = Table(
             '"3d"',
             default=3 * 24 * 3600.0,  # matching.story.TUNING.window (a test keeps them equal)
             min=0.0,
+            max=365 * 86400.0,
+            why_max="a story a year old is news again; a longer window only slows matching",
         ),
         Key(
             "title_similarity",
@@ -281,6 +293,7 @@ SETTINGS = Table(
             default=5,
             min=1,
             max=1000,
+            why_max="a source failing that often is broken by any measure",
         ),
         Key(
             "health_after",
@@ -289,6 +302,8 @@ SETTINGS = Table(
             '"24h"',
             default=24 * 3600.0,
             min=5.0,
+            max=365 * 86400.0,
+            why_max="a source without a good poll for a year is broken by any measure",
         ),
         Key(
             "retention",
@@ -297,6 +312,8 @@ SETTINGS = Table(
             '"30d"',
             default=30 * 86400.0,
             min=86400.0,
+            max=3650 * 86400.0,
+            why_max="ten years of items; a longer time only grows the database",
         ),
     ),
 )
@@ -320,9 +337,12 @@ SOURCE = Table(
         Key(
             "url",
             "url",
-            "The address of the feed or page.",
+            "The address of the feed or page; ${VAR} is expanded here, and what comes from the "
+            "environment, a user:password@ and token-like ?token= values are masked wherever "
+            "the URL is shown or stored.",
             '"https://openai.com/news/rss.xml"',
             required=True,
+            env=True,
         ),
         Key(
             "interval",
@@ -331,6 +351,8 @@ SOURCE = Table(
             '"1h"',
             default_text="settings.interval",
             min=5.0,
+            max=30 * 86400.0,
+            why_max="a source polled less often than monthly is not being watched",
             why=" so that sites are not polled too often",
         ),
         Key(
@@ -355,6 +377,8 @@ SOURCE = Table(
             '"14d"',
             default_text="never",
             min=3600.0,
+            max=365 * 86400.0,
+            why_max="a year without a new item is stale by any measure",
         ),
         Key(
             "kind",
@@ -423,6 +447,8 @@ CHANNEL = Table(
             '"1h"',
             default_text="none: each alert is sent as it comes",
             min=MIN_DIGEST_PERIOD,
+            max=MAX_DIGEST_PERIOD,
+            why_max="a digest held longer is old news, and the alerts it holds pile up",
         ),
         Key(
             "max_per_hour",
@@ -432,6 +458,7 @@ CHANNEL = Table(
             default_text="no limit",
             min=1,
             max=3600,
+            why_max="one a second; more is no limit",
         ),
         Key(
             "quiet",
@@ -522,6 +549,8 @@ RULE = Table(
             '"daily 08:00"',
             default_text="none",
             min=MIN_DIGEST_PERIOD,
+            max=MAX_DIGEST_PERIOD,
+            why_max="a digest held longer is old news, and the alerts it holds pile up",
         ),
         Key(
             "title",

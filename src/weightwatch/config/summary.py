@@ -7,9 +7,8 @@ from their default, written as TOML (``health_after = "2h"``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
-from weightwatch.config.env import scrub
+from weightwatch.config.env import mask_source_url, scrub
 from weightwatch.config.model import Config, Settings, Source
 from weightwatch.config.schema import SETTINGS
 from weightwatch.config.units import format_duration, format_size
@@ -97,7 +96,8 @@ def _sources(config: Config, detected: Mapping[str, str]) -> list[str]:
         tail = f"  ({'; '.join(extras)})" if extras else ""
         every = f"every {format_duration(src.interval)}"
         kind = f"{kinds[src.name]:<{kind_width}}"
-        lines.append(f"  {src.name:<{width}}  {every:<10} {kind}  {_hide_password(src.url)}{tail}")
+        shown = mask_source_url(src.url, config.secrets)
+        lines.append(f"  {src.name:<{width}}  {every:<10} {kind}  {shown}{tail}")
     if not config.sources:
         lines.append("  (none)")
     return lines
@@ -130,15 +130,6 @@ def _channels(config: Config) -> list[str]:
     if not config.channels:
         lines.append("  (none)")
     return lines
-
-
-def _hide_password(url: str) -> str:
-    """A feed URL for display: a password written in it (user:password@host) masked."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
-    return parts._replace(netloc=netloc).geturl()
 
 
 def _kind_text(source: Source, detected: str | None) -> str:

@@ -55,6 +55,17 @@ def show(value: object) -> str:
     return type(value).__name__
 
 
+#: Beyond any bound a key allows (about 31.7 million years): a longer duration is refused here,
+#: before arithmetic on it can overflow.
+DURATION_LIMIT = 10**15
+
+
+def _finite(seconds: float, text: object) -> float:
+    if not seconds <= DURATION_LIMIT:  # also NaN and infinity
+        raise ValueError(f"is far too long a duration, found {show(text)}")
+    return seconds
+
+
 def parse_duration(text: str | int) -> float:
     """Seconds in a duration: ``"30s"``, ``"10m"``, ``"2h"``, ``"1d"``, ``"1h30m"``, ``600``.
 
@@ -64,18 +75,24 @@ def parse_duration(text: str | int) -> float:
     if isinstance(text, int) and not isinstance(text, bool):
         if text < 0:
             raise ValueError(f"a duration cannot be negative, found {text}")
+        if text > DURATION_LIMIT:
+            raise ValueError(f"is far too long a duration, found {show(text)}")
         return float(text)
     if not isinstance(text, str):
         raise ValueError(f'expected a duration such as "15m", found {show(text)} ({DURATION_HELP})')
     stripped = text.strip()
     if stripped.isascii() and stripped.isdigit():
-        return float(int(stripped))
+        if len(stripped) > 16:
+            raise ValueError(f"is far too long a duration, found {show(text)}")
+        return _finite(float(int(stripped)), text)
     if not stripped or not _DURATION_RE.fullmatch(stripped):
         raise ValueError(f'expected a duration such as "15m", found {show(text)} ({DURATION_HELP})')
     total = 0.0
     for number, unit in _DURATION_PART_RE.findall(stripped):
+        if len(number) > 20:
+            raise ValueError(f"is far too long a duration, found {show(text)}")
         total += float(number) * _DURATION_UNITS[unit.lower()]
-    return total
+    return _finite(total, text)
 
 
 def parse_size(text: str | int) -> int:
@@ -91,6 +108,8 @@ def parse_size(text: str | int) -> int:
     if isinstance(text, str):
         match = _SIZE_RE.fullmatch(text.strip())
         if match and match.group(2).lower() in _SIZE_UNITS | {"": 1}:
+            if len(match.group(1)) > 20:
+                raise ValueError(f"is far too large a size, found {show(text)}")
             factor = _SIZE_UNITS.get(match.group(2).lower(), 1)
             return int(float(match.group(1)) * factor)
     raise ValueError(f'expected a size such as "10MB", found {show(text)} ({SIZE_HELP})')

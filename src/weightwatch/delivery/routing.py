@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from weightwatch.config.env import mask_source_url
 from weightwatch.delivery.policy import Digest
 from weightwatch.delivery.render import RuleMatch, alert_data, render_formatted, render_health
 from weightwatch.types import AlertTarget, Item, NewAlert, SourceState, SourceUpdate
@@ -137,7 +138,7 @@ def health_notices(
     title, body = render_health(
         event,
         source=source.name,
-        url=source.url,
+        url=mask_source_url(source.url),  # user:password@ and ?token= never in an alert
         error=str(update.last_error or state.last_error or ""),
         failures=state.consecutive_failures
         if event == "recovered"

@@ -173,7 +173,7 @@ class Daemon:
         cfg = self.config
         self.writer = Writer(cfg.settings.database)
         self.delivery_store = WriterDeliveryStore(self.writer)
-        self.writer_call(lambda st: st.ensure_sources((s.name, s.url) for s in cfg.sources))
+        self.writer_call(lambda st: st.ensure_sources(cfg.masked_sources()))
         workers = max(4, cfg.settings.workers * 2)
         self.scheduler = Scheduler(workers)
         states = self.writer_call(lambda st: st.source_states())
@@ -300,6 +300,14 @@ class Daemon:
             log.error("Reload refused; still running the previous config.\n%s", exc)
             self.notifier.ready(self.status_line())
             return
+        except Exception as exc:
+            log.error(
+                "Reload refused; still running the previous config. Reading %s failed: %s",
+                self.config_path,
+                type(exc).__name__,
+            )
+            self.notifier.ready(self.status_line())
+            return
         old = self.config
         if new.settings.database != old.settings.database:
             log.warning("settings.database changed; that takes effect at the next restart.")
@@ -311,7 +319,7 @@ class Daemon:
             self.fetcher = self._new_fetcher(new)
         before = {s.name: s for s in old.sources}
         after = {s.name: s for s in new.sources}
-        self.writer_call(lambda st: st.ensure_sources((s.name, s.url) for s in new.sources))
+        self.writer_call(lambda st: st.ensure_sources(new.masked_sources()))
         self.config = new  # rules and channels: every poll and delivery takes a snapshot
         with self.gate_lock:
             self.gate.spacing = new.settings.host_spacing

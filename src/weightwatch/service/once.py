@@ -46,7 +46,8 @@ def poll_sources(
     error once the fetches in flight are done, since every later source would fail alike.
     """
     chosen = list(config.sources if sources is None else sources)
-    storage.ensure_sources((s.name, s.url) for s in chosen)
+    names = {s.name for s in chosen}
+    storage.ensure_sources([pair for pair in config.masked_sources() if pair[0] in names])
     states = storage.source_states()
     outcomes: list[SourceOutcome] = []
     by_host: dict[str, list[tuple[Source, SourceState]]] = defaultdict(list)

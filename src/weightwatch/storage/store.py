@@ -146,7 +146,12 @@ class Storage:
         return _source_state(rows[0]) if rows else None
 
     def ensure_sources(self, sources: Iterable[tuple[str, str]]) -> None:
-        """Add a row for each (name, url) not yet known; a changed URL resets validators."""
+        """Add a row for each (name, url) not yet known; a changed URL resets validators.
+
+        The ``url`` column is for display only (fetches use the config's URL or
+        ``permanent_url``): callers pass the URL with its credentials masked
+        (``Config.masked_sources``), so no secret is written to the database.
+        """
         with self.transaction() as conn:
             for name, url in sources:
                 row = conn.execute("SELECT url FROM sources WHERE name = ?", [name]).fetchone()
