@@ -65,7 +65,7 @@ def test_the_batch_index_ranks_earlier_hits_exactly_like_the_stored_index() -> N
         assert index.candidates("r", weighted(f), 5) == want
         index.add("r", n, f.index_words())
         for w in dict.fromkeys(f.index_words()):
-            recent[("r", w)] = ((n + 1,) + recent.get(("r", w), ()))[:3]
+            recent[("r", w)] = (n + 1, *recent.get(("r", w), ()))[:3]
 
 
 def test_each_new_hit_is_compared_with_a_bounded_number_of_batch_mates(

@@ -11,10 +11,14 @@ Two steps, so storage is read once and only for what the batch needs:
    stored candidates inside ``dedup_window`` and this batch's earlier hits, else starts a
    story. The batch's earlier hits are found the way stored ones are (``BatchIndex``:
    per rule and word the newest ``per_word``, at most ``max_candidates`` per new hit), so
-   a poll of thousands of new hits costs linear time, not quadratic. A story's first hit alerts, one message per channel URL naming every rule that
-   sends the item there (``delivery.routing``); a later member does what its rule's
-   ``on_update`` says: nothing ("silent"), held for a digest ("digest"), or an update
-   naming how many sources the story has ("alert"), never twice to one URL per item.
+   a poll of thousands of new hits costs linear time, not quadratic. A story's first hit
+   alerts, one message per channel URL naming every rule that sends the item there
+   (``delivery.routing``); a later member does what its rule's ``on_update`` says:
+   nothing ("silent"), held for a digest ("digest"), or an update naming how many
+   sources the story has ("alert"), never twice to one URL per item.
+3. With ``max_alerts`` (``settings.max_alerts_per_poll``), ``cap_alerts``: at most that
+   many alerts of the poll go one by one to each channel URL; the rest fold into one
+   message per URL (``routing.overflow_alert``). Every hit is still stored as a hit.
 
 The pipeline (``service.poll``) does the reading and the writing; see docs/dedup.md.
 """
@@ -171,6 +175,7 @@ def decide(
     templates: Callable[[str, bool], Template],
     dedup_window: float,
     title_similarity: float,
+    max_alerts: int | None = None,
 ) -> list[NewHit]:
     """The new hits of a batch, in order, each with the alerts it queues.
 
@@ -179,7 +184,7 @@ def decide(
     """
     hits: list[NewHit] = []
     batch: list[_Member] = []  # this batch's hits so far, for stories that start in it
-    index = BatchIndex(story.TUNING.per_word)
+    found_by = BatchIndex(story.TUNING.per_word)
     parsed: dict[int, story.Features] = {}
     for entry in matches.items:
         item = entry.item
@@ -189,7 +194,14 @@ def decide(
         for rh in entry.hits:
             name, feats = rh.rule.name, rh.features
             found = _find_story(
-                name, item, feats, (batch, index), context, parsed, dedup_window, title_similarity
+                name,
+                item,
+                feats,
+                (batch, found_by),
+                context,
+                parsed,
+                dedup_window,
+                title_similarity,
             )
             position = len(hits) + len(item_hits)
             hit = NewHit(
@@ -205,7 +217,7 @@ def decide(
                 story_features=feats.to_json(),
                 story_words=tuple(feats.index_words()),
             )
-            index.add(name, len(batch), hit.story_words, item.link)
+            found_by.add(name, len(batch), hit.story_words, item.link)
             if found is None:
                 originals.append((rh.rule, rh.match))
                 batch.append(_Member(name, item.link, feats, None, position))
@@ -236,7 +248,32 @@ def decide(
                 item_hits[index], alerts=tuple(routing.as_update(a, rh.rule, count) for a in made)
             )
         hits.extend(item_hits)
-    return hits
+    return hits if max_alerts is None else cap_alerts(hits, source=source, limit=max_alerts)
+
+
+def cap_alerts(made: Sequence[NewHit], *, source: str, limit: int) -> list[NewHit]:
+    """``made`` with at most ``limit`` alerts sent one by one to each channel URL; the
+    later ones fold into one ``routing.overflow_alert`` per URL, queued with the first hit
+    whose own alert it replaces. Alerts held for a rule's digest are neither counted nor
+    folded (they already make one message)."""
+    sent: dict[str, int] = {}
+    over: dict[str, tuple[int, list[NewAlert]]] = {}  # url_key -> (first hit, its alerts)
+    out = list(made)
+    for n, hit in enumerate(made):
+        kept = []
+        for a in hit.alerts:
+            if a.kind == "hit" and a.rule_digest is None:
+                if sent.get(a.url_key, 0) >= limit:
+                    over.setdefault(a.url_key, (n, []))[1].append(a)
+                    continue
+                sent[a.url_key] = sent.get(a.url_key, 0) + 1
+            kept.append(a)
+        if len(kept) != len(hit.alerts):
+            out[n] = replace(hit, alerts=tuple(kept))
+    for n, folded in over.values():
+        message = routing.overflow_alert(folded, source=source)
+        out[n] = replace(out[n], alerts=(*out[n].alerts, message))
+    return out
 
 
 def _find_story(
