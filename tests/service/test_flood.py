@@ -54,7 +54,7 @@ def test_a_flood_of_500_matches_sends_at_most_cap_plus_one_messages_and_keeps_ev
     assert len(titles) <= 20 + 1 + 1  # the flood's cap + its overflow message + calm's alert
     assert sum("Small lab quietly posts weights" in t for t in titles) == 1
     (over,) = [m for m in webhook.received if "more matches from flood" in m.get("title", "")]
-    assert "[weightwatch] and 480 more matches from flood" == over["title"]
+    assert over["title"] == "[weightwatch] and 480 more matches from flood"
     assert "Lab20x publishes model weights" in over["message"]
     assert sum("publishes model weights" in t for t in titles) == 20
     assert db_rows(tmp_path, "SELECT COUNT(*) FROM hits WHERE source = 'flood'") == [(500,)]
