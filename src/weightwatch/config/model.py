@@ -54,6 +54,7 @@ class Settings:
     user_agent: str = SETTINGS["user_agent"].default  # "": weightwatch's own User-Agent
     dedup_window: float = DEFAULT_DEDUP_WINDOW  # seconds, for near-identical titles
     title_similarity: float = DEFAULT_TITLE_SIMILARITY  # 0-100, see dedup.py
+    max_alerts_per_poll: int = SETTINGS["max_alerts_per_poll"].default  # per source and URL
     timezone: str = SETTINGS["timezone"].default  # IANA name; "" = the machine's local zone
     ops: str = SETTINGS["ops"].default  # channel for "source broken/recovered" and health
     health_failures: int = DEFAULT_HEALTH_FAILURES  # consecutive failures before "broken"

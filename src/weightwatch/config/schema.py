@@ -267,6 +267,17 @@ SETTINGS = Table(
             why=" (a percentage)",
         ),
         Key(
+            "max_alerts_per_poll",
+            "integer",
+            "How many alerts one poll of a source sends one by one to each channel URL; "
+            "the rest of that poll fold into one message naming how many more matched and "
+            "listing the first titles (every match is still stored: `weightwatch hits`).",
+            "20",
+            default=20,  # a normal poll sends fewer; chat services allow ~20-30 a minute
+            min=1,
+            max=1000,
+        ),
+        Key(
             "timezone",
             "timezone",
             'The time zone of digests ("daily 08:00") and quiet hours.',

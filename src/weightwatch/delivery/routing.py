@@ -9,6 +9,7 @@ Templates are compiled by ``delivery.templates`` (jinja2): the caller passes its
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 MARKDOWN_SCHEMES = ("slack", "discord", "tgram", "matrix", "matrixs")
 
 UPDATE_DIGEST_EVERY = 3600.0  # on_update = "digest" on a rule without a digest of its own
+OVERFLOW_LISTED = 20  # titles listed in a poll's overflow message (max_alerts_per_poll)
 
 
 def url_key(url: str) -> str:
@@ -117,6 +119,48 @@ def as_update(alert: NewAlert, rule: Rule, sources: int) -> NewAlert:
         alert,
         title=f"Update: {alert.title} ({sources} sources)",
         body=f"{note}\n\n{alert.body}",
+    )
+
+
+def overflow_alert(alerts: Sequence[NewAlert], *, source: str) -> NewAlert:
+    """One message for the alerts of one poll beyond ``settings.max_alerts_per_poll`` to
+    one URL: how many more matched and the first ``OVERFLOW_LISTED`` titles with links.
+    ``alerts`` are those alerts, in poll order (their hits are stored as usual)."""
+    count = len(alerts)
+    noun = "match" if count == 1 else "matches"
+    entries = []
+    for a in alerts[:OVERFLOW_LISTED]:
+        try:
+            data = json.loads(a.data) if a.data else {}
+        except ValueError:
+            data = {}
+        entries.append(data if isinstance(data, dict) else {})
+    rules = sorted({r for e in entries for r in e.get("rules") or []})
+    title = f"[weightwatch] and {count:,} more {noun} from {source}"
+    lines = [
+        f"This poll of {source} had more new matches than max_alerts_per_poll sends one by"
+        f" one; {count:,} more are folded into this message:",
+        "",
+    ]
+    for n, (e, a) in enumerate(zip(entries, alerts, strict=False), 1):
+        rule_names = ", ".join(e.get("rules") or [])
+        lines.append(f"{n}. [{rule_names}] {e.get('title') or a.title}")
+        if e.get("link"):
+            lines.append(f"   {e['link']}")
+    rest = count - len(entries)
+    lines.append("")
+    if rest:
+        lines.append(f"... and {rest:,} more.")
+    lines.append("`weightwatch hits` lists every one of them (all are stored as hits).")
+    first = alerts[0]
+    data = {"rules": rules, "title": title, "link": "", "source": source, "overflow": count}
+    return NewAlert(
+        channel=first.channel,
+        url_key=first.url_key,
+        masked_url=first.masked_url,
+        title=title,
+        body="\n".join(lines),
+        data=json.dumps(data, ensure_ascii=False),
     )
 
 

@@ -9,17 +9,24 @@ Two steps, so storage is read once and only for what the batch needs:
 2. ``decide(matches, context, ...)``: per rule, a hit joins the story of an earlier hit
    with the same canonical link (at any age), else the best ``story.best_match`` among the
    stored candidates inside ``dedup_window`` and this batch's earlier hits, else starts a
-   story. A story's first hit alerts, one message per channel URL naming every rule that
-   sends the item there (``delivery.routing``); a later member does what its rule's
-   ``on_update`` says: nothing ("silent"), held for a digest ("digest"), or an update
-   naming how many sources the story has ("alert"), never twice to one URL per item.
+   story. The batch's earlier hits are found the way stored ones are (``BatchIndex``:
+   per rule and word the newest ``per_word``, at most ``max_candidates`` per new hit), so
+   a poll of thousands of new hits costs linear time, not quadratic. A story's first hit
+   alerts, one message per channel URL naming every rule that sends the item there
+   (``delivery.routing``); a later member does what its rule's ``on_update`` says:
+   nothing ("silent"), held for a digest ("digest"), or an update naming how many
+   sources the story has ("alert"), never twice to one URL per item.
+3. With ``max_alerts`` (``settings.max_alerts_per_poll``), ``cap_alerts``: at most that
+   many alerts of the poll go one by one to each channel URL; the rest fold into one
+   message per URL (``routing.overflow_alert``). Every hit is still stored as a hit.
 
 The pipeline (``service.poll``) does the reading and the writing; see docs/dedup.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -115,6 +122,40 @@ class _Member:
     first_pos: int | None  # else the position of that first hit in this batch's list
 
 
+class BatchIndex:
+    """This batch's earlier hits, indexed by their story words exactly as ``Storage``
+    indexes stored hits: per (rule, word) the newest ``per_word``, and per new hit the
+    ``limit`` sharing the most weight (ties: newest first), ``StoryContext.candidates``'s
+    ranking. Positions are those of ``add``; the same link is found at any position."""
+
+    def __init__(self, per_word: int) -> None:
+        self._per_word = per_word
+        self._recent: dict[tuple[str, str], deque[int]] = {}
+        self._links: dict[tuple[str, str], int] = {}
+
+    def add(self, rule: str, position: int, words: Iterable[str], link: str = "") -> None:
+        for word in dict.fromkeys(words):
+            found = self._recent.get((rule, word))
+            if found is None:
+                found = self._recent[(rule, word)] = deque(maxlen=self._per_word)
+            found.append(position)
+        if link:
+            self._links.setdefault((rule, link), position)
+
+    def linked(self, rule: str, link: str) -> int | None:
+        """The first earlier hit of ``rule`` with this link."""
+        return self._links.get((rule, link)) if link else None
+
+    def candidates(self, rule: str, words: Iterable[tuple[str, float]], limit: int) -> list[int]:
+        """The positions of the earlier hits of ``rule`` a new hit is compared with, best
+        first (``StoryContext.candidates`` on this batch)."""
+        shared: dict[int, float] = {}
+        for word, weight in words:
+            for position in self._recent.get((rule, word), ()):
+                shared[position] = shared.get(position, 0.0) + weight
+        return sorted(shared, key=lambda p: (-shared[p], -p))[:limit]
+
+
 @dataclass(frozen=True)
 class _Found:
     """The story a hit joins: its stored first hit, or that hit's position in the batch."""
@@ -134,6 +175,7 @@ def decide(
     templates: Callable[[str, bool], Template],
     dedup_window: float,
     title_similarity: float,
+    max_alerts: int | None = None,
 ) -> list[NewHit]:
     """The new hits of a batch, in order, each with the alerts it queues.
 
@@ -142,6 +184,7 @@ def decide(
     """
     hits: list[NewHit] = []
     batch: list[_Member] = []  # this batch's hits so far, for stories that start in it
+    found_by = BatchIndex(story.TUNING.per_word)
     parsed: dict[int, story.Features] = {}
     for entry in matches.items:
         item = entry.item
@@ -151,7 +194,14 @@ def decide(
         for rh in entry.hits:
             name, feats = rh.rule.name, rh.features
             found = _find_story(
-                name, item, feats, batch, context, parsed, dedup_window, title_similarity
+                name,
+                item,
+                feats,
+                (batch, found_by),
+                context,
+                parsed,
+                dedup_window,
+                title_similarity,
             )
             position = len(hits) + len(item_hits)
             hit = NewHit(
@@ -167,6 +217,7 @@ def decide(
                 story_features=feats.to_json(),
                 story_words=tuple(feats.index_words()),
             )
+            found_by.add(name, len(batch), hit.story_words, item.link)
             if found is None:
                 originals.append((rh.rule, rh.match))
                 batch.append(_Member(name, item.link, feats, None, position))
@@ -197,14 +248,39 @@ def decide(
                 item_hits[index], alerts=tuple(routing.as_update(a, rh.rule, count) for a in made)
             )
         hits.extend(item_hits)
-    return hits
+    return hits if max_alerts is None else cap_alerts(hits, source=source, limit=max_alerts)
+
+
+def cap_alerts(made: Sequence[NewHit], *, source: str, limit: int) -> list[NewHit]:
+    """``made`` with at most ``limit`` alerts sent one by one to each channel URL; the
+    later ones fold into one ``routing.overflow_alert`` per URL, queued with the first hit
+    whose own alert it replaces. Alerts held for a rule's digest are neither counted nor
+    folded (they already make one message)."""
+    sent: dict[str, int] = {}
+    over: dict[str, tuple[int, list[NewAlert]]] = {}  # url_key -> (first hit, its alerts)
+    out = list(made)
+    for n, hit in enumerate(made):
+        kept = []
+        for a in hit.alerts:
+            if a.kind == "hit" and a.rule_digest is None:
+                if sent.get(a.url_key, 0) >= limit:
+                    over.setdefault(a.url_key, (n, []))[1].append(a)
+                    continue
+                sent[a.url_key] = sent.get(a.url_key, 0) + 1
+            kept.append(a)
+        if len(kept) != len(hit.alerts):
+            out[n] = replace(hit, alerts=tuple(kept))
+    for n, folded in over.values():
+        message = routing.overflow_alert(folded, source=source)
+        out[n] = replace(out[n], alerts=(*out[n].alerts, message))
+    return out
 
 
 def _find_story(
     rule: str,
     item: Item,
     feats: story.Features,
-    batch: list[_Member],
+    batch: tuple[list[_Member], BatchIndex],
     context: StoryContext,
     parsed: dict[int, story.Features],
     dedup_window: float,
@@ -213,22 +289,22 @@ def _find_story(
     """The story a new hit of ``rule`` joins, or None for a new story.
 
     Same canonical link first (at any age), then ``story.best_match`` among the stored
-    candidates (``context``) and this batch's earlier hits of the rule.
+    candidates (``context``) and this batch's earlier hits of the rule that the batch
+    index names (given in batch order, so ties go to the earliest as before).
     """
     same = context.linked.get((rule, item.link)) if item.link else None
     if same is not None:
         return _Found(same, None, "same link", context.sources.get(same, frozenset()))
-    mates = [b for b in batch if b.rule == rule]
-    for b in mates:
-        if item.link and b.link == item.link:
-            return _joined(context, b, "same link")
+    members, index = batch
+    linked = index.linked(rule, item.link)
+    if linked is not None:
+        return _joined(context, members[linked], "same link")
     if dedup_window <= 0:
         return None
-    ids = [
-        h
-        for h in context.candidates(rule, _weighted(feats), story.TUNING.max_candidates)
-        if h in context.hits
-    ]
+    words = _weighted(feats)
+    limit = story.TUNING.max_candidates
+    ids = [h for h in context.candidates(rule, words, limit) if h in context.hits]
+    mates = [members[p] for p in sorted(index.candidates(rule, words, limit))]
     for h in ids:
         if h not in parsed:
             parsed[h] = story.Features.from_json(context.hits[h].features)

@@ -37,7 +37,16 @@ from weightwatch import config as config_mod
 from weightwatch.config import Config, Source
 from weightwatch.errors import ConfigError, StorageError
 from weightwatch.service.deliver import Unrecorded, deliver_pending
-from weightwatch.service.poll import fetch_source, prepare_poll, read_seen, write_poll
+from weightwatch.service.poll import (
+    Decided,
+    decide_poll,
+    fetch_source,
+    prepare_poll,
+    read_seen,
+    read_story,
+    story_mark,
+    write_poll,
+)
 from weightwatch.service.scheduler import Scheduler
 from weightwatch.service.systemd import Notifier, register_secrets
 from weightwatch.service.writer import Writer, WriterClosed, WriterDeliveryStore
@@ -52,6 +61,7 @@ T = TypeVar("T")
 
 DELIVERY_EVERY = 5.0  # seconds between delivery runs (retries follow their own backoff)
 STOP_DELIVERY_BUDGET = 4.0  # seconds for the last delivery attempt when stopping
+DECIDE_ATTEMPTS = 3  # story decisions off the writer before one inside it (service.poll)
 STOP_WRITER_BUDGET = 3.0  # seconds for the writer to finish its transaction and close
 PRUNE_EVERY = 3600.0  # seconds between prunings of old item text (settings.retention)
 STORAGE_LOG_EVERY = 600.0  # seconds between error lines about one kind of database failure
@@ -411,13 +421,25 @@ class Daemon:
             self._release_host(host)
         if self.stopping.is_set():
             return  # abandoned: not recorded, so it is simply polled again after a restart
-        # Read through the writer, match in this thread, decide and write through the
-        # writer: the story decision reads and writes in one writer call, so two sources
-        # reporting one story at the same time cannot both start it (service.poll).
+        # Read through the writer, match and decide in this thread, write through the
+        # writer: the write uses the decision only if no hit was stored since its read,
+        # else decides again inside (service.poll), so two sources reporting one story at
+        # the same time cannot both start it, and a flood of new hits does not hold the
+        # writer (tried a few times off the writer before deciding inside it).
         stamp = self.now()
         seen = self.writer_call(lambda st: read_seen(st, fetched, stamp))
         prepared = prepare_poll(cfg, fetched, seen, stamp, False)
-        outcome = self.writer_call(lambda st: write_poll(cfg, st, prepared, stamp))
+        decided = None
+        for _ in range(DECIDE_ATTEMPTS if prepared.matches.items else 0):
+            mark, context = self.writer_call(lambda st: read_story(cfg, st, prepared, stamp))
+            try:
+                decided = Decided(mark, decide_poll(cfg, prepared, context))
+            except Exception:  # decided again in write_poll, which records it as a failure
+                decided = None
+                break
+            if self.writer_call(lambda st: story_mark(st)) == mark:
+                break
+        outcome = self.writer_call(lambda st: write_poll(cfg, st, prepared, stamp, decided))
         self.storage_trouble.recorded(cfg.settings.database)
         after = self.writer_call(lambda st: st.source_state(source.name))
         failures = after.consecutive_failures if after else 0

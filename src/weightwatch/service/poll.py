@@ -11,7 +11,10 @@ Storing a poll has three steps, so the daemon can run the middle one off the wri
 3. ``write_poll`` (storage): one read of the story context for those hits, the story
    decisions (``matching.hits.decide``, pure), then one transaction with everything.
 
-``store_poll`` runs the three in a row (``once``). One failing source never stops others.
+``store_poll`` runs the three in a row (``once``). The daemon decides off the writer
+thread instead (``read_story`` then ``decide_poll``) and hands the decision to
+``write_poll``, which uses it only if no hit was stored since its read. One failing
+source never stops others.
 """
 
 from __future__ import annotations
@@ -34,11 +37,13 @@ from weightwatch.types import (
     FeedResult,
     Item,
     NewAlert,
+    NewHit,
     PageBlocks,
     PageResult,
     SourceOutcome,
     SourceState,
     SourceUpdate,
+    StoryContext,
 )
 
 log = logging.getLogger("weightwatch")
@@ -228,15 +233,58 @@ def prepare_poll(
     )
 
 
-def write_poll(
+@dataclass(frozen=True)
+class Decided:
+    """A poll's story decisions, made on a read of the story context taken when the newest
+    stored hit was ``mark``: still right while no hit has been stored since."""
+
+    mark: int
+    hits: list[NewHit]
+
+
+def story_mark(storage: Storage) -> int:
+    row = storage.conn.execute("SELECT COALESCE(MAX(id), 0) FROM hits").fetchone()
+    return int(row[0])
+
+
+def read_story(
     config: Config, storage: Storage, prepared: Prepared, now: datetime
+) -> tuple[int, StoryContext]:
+    """The story context of a prepared poll's hits, with the mark ``Decided`` keeps."""
+    lookup = prepared.matches.lookup(now, config.settings.dedup_window)
+    return story_mark(storage), storage.story_context(lookup)
+
+
+def decide_poll(config: Config, prepared: Prepared, context: StoryContext) -> list[NewHit]:
+    """The story decisions and alerts of a prepared poll's hits (pure: no storage)."""
+    settings = config.settings
+    return decider.decide(
+        prepared.matches,
+        context,
+        source=prepared.source.name,
+        channels=config.channels,
+        templates=templates.cached,
+        dedup_window=settings.dedup_window,
+        title_similarity=settings.title_similarity,
+        max_alerts=settings.max_alerts_per_poll,
+    )
+
+
+def write_poll(
+    config: Config,
+    storage: Storage,
+    prepared: Prepared,
+    now: datetime,
+    decided: Decided | None = None,
 ) -> SourceOutcome:
     """Decide the stories of a prepared poll's hits on one read of the story context, then
     write items, hits, alerts, notices and the source's state in one transaction.
 
     In the daemon this runs on the writer thread: the read, the (pure) decision and the
     write see no other source's write in between, so two sources reporting one story at
-    the same time still make one story.
+    the same time still make one story. ``decided`` (made off the writer thread on an
+    earlier read) is used instead when no hit has been stored since that read, so the
+    same holds; otherwise the decision is made again here.
 
     A poll that fetched fine but cannot be decided or stored for a reason of its own (any
     exception but a ``StorageError``) is recorded as a failed poll of its source, like a
@@ -247,7 +295,7 @@ def write_poll(
     goes on polling), so a full disk does not mark every source broken.
     """
     try:
-        return _write_poll(config, storage, prepared, now)
+        return _write_poll(config, storage, prepared, now, decided)
     except StorageError:
         raise
     except Exception as exc:
@@ -287,7 +335,11 @@ def record_poll_error(
 
 
 def _write_poll(
-    config: Config, storage: Storage, prepared: Prepared, now: datetime
+    config: Config,
+    storage: Storage,
+    prepared: Prepared,
+    now: datetime,
+    decided: Decided | None,
 ) -> SourceOutcome:
     p = prepared
     name = p.source.name
@@ -308,19 +360,12 @@ def _write_poll(
         log.info("%s: not modified (%.1f s)", name, p.duration)
         return SourceOutcome(name, "not modified", duration=p.duration)
 
-    settings = config.settings
-    new_hits = []
+    new_hits: list[NewHit] = []
     if p.matches.items:
-        context = storage.story_context(p.matches.lookup(now, settings.dedup_window))
-        new_hits = decider.decide(
-            p.matches,
-            context,
-            source=name,
-            channels=config.channels,
-            templates=templates.cached,
-            dedup_window=settings.dedup_window,
-            title_similarity=settings.title_similarity,
-        )
+        if decided is not None and decided.mark == story_mark(storage):
+            new_hits = decided.hits
+        else:
+            new_hits = decide_poll(config, p, read_story(config, storage, p, now)[1])
     storage.record_poll(
         name,
         now=now,
