@@ -98,13 +98,13 @@ class DaemonProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def wait_ready(self, timeout: float = 15) -> float:
-        at: float = wait_for(
-            lambda: (
-                next((t for t, v in self.notify.fields("READY") if v == "1"), None) or self._died()
-            ),
-            timeout,
-            "READY=1",
-        )
+        def ready_at() -> float | None:
+            at = next((t for t, v in self.notify.fields("READY") if v == "1"), None)
+            if at is None:
+                self._died()
+            return at
+
+        at: float = wait_for(ready_at, timeout, "READY=1")
         return at
 
     def _died(self) -> None:

@@ -20,6 +20,7 @@ from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import cli
 from weightwatch import config as config_mod
+from weightwatch.errors import ConfigError
 from weightwatch.matching import story
 from weightwatch.service.once import run_once
 from weightwatch.storage.store import Storage, migrations
@@ -507,6 +508,6 @@ def test_on_update_is_validated(tmp_path: Path) -> None:
         'on_update = "loud"\n',
         encoding="utf-8",
     )
-    with pytest.raises(config_mod.ConfigError) as err:
+    with pytest.raises(ConfigError) as err:
         config_mod.load(path, env={})
     assert 'rule[0].on_update: expected "silent", "digest" or "alert"' in str(err.value)
