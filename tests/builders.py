@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import config as config_mod
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CLI = Callable[..., subprocess.CompletedProcess[str]]  # the `cli` fixture: run_cli below
 
 OPENAI_RULE = (
     'OpenAI AND ("release weights" OR "open-weight" OR "open-source GPT-4")'
@@ -68,3 +76,22 @@ def db_rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def titles(received: list[dict[str, Any]]) -> list[str]:
     return [r["title"] for r in received]
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m weightwatch ARGS`` from the repository root, without WEIGHTWATCH_ variables.
+
+    Tests reach it through the ``cli`` fixture, which makes them ``system`` tests.
+    """
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("WEIGHTWATCH_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "weightwatch", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=ROOT,
+    )

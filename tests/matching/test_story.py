@@ -314,6 +314,7 @@ def hit(rule: str, title: str, source: str = "s", **kw: object) -> NewHit:
     )
 
 
+@pytest.mark.integration
 def test_story_candidates_are_blocked_by_word_rule_and_window(tmp_path: Path) -> None:
     s = Storage(tmp_path / "ww.db")
     s.ensure_sources([("s", "https://a.example/feed")])
@@ -345,6 +346,7 @@ def test_story_candidates_are_blocked_by_word_rule_and_window(tmp_path: Path) ->
     s.close()
 
 
+@pytest.mark.integration
 def test_a_story_started_in_the_same_poll_gets_its_members(tmp_path: Path) -> None:
     s = Storage(tmp_path / "ww.db")
     s.ensure_sources([("s", "https://a.example/feed")])
@@ -366,6 +368,7 @@ def test_a_story_started_in_the_same_poll_gets_its_members(tmp_path: Path) -> No
     s.close()
 
 
+@pytest.mark.integration
 def test_migration_backfills_the_story_index_of_existing_hits(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))

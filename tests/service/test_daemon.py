@@ -9,8 +9,6 @@ import itertools
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from builders import CLI
 from daemon_harness import DaemonProcess, wait_for
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver, silent
@@ -270,22 +269,21 @@ def test_watchdog_pings_arrive_at_about_half_of_watchdog_usec(
     assert d.stop() == 0
 
 
-def test_config_error_at_start_exits_78_listing_the_problems(tmp_path: Path) -> None:
+def test_config_error_at_start_exits_78_listing_the_problems(tmp_path: Path, cli: CLI) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[settings]\ninterval = "often"\n[[rule]]\nname = "r"\n', encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "run", "--config", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = cli("run", "--config", str(bad), timeout=30)
     assert result.returncode == 78
     assert "settings.interval" in result.stderr
     assert "rule[0]" in result.stderr
 
 
 def test_status_shows_each_source_while_the_daemon_runs(
-    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
+    tmp_path: Path,
+    http_server: HTTPTestServer,
+    webhook: WebhookReceiver,
+    daemons: list[Any],
+    cli: CLI,
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
     http_server.set("/down.xml", b"no", status=503, content_type="text/plain")
@@ -301,23 +299,13 @@ def test_status_shows_each_source_while_the_daemon_runs(
         lambda: polled(http_server, "/down.xml") and polled(http_server, "/lab.xml"), 15, "polls"
     )
     time.sleep(0.5)
-    out = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "status", "--config", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    out = cli("status", "--config", str(path), "--json", timeout=30)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     rows = {s["name"]: s for s in data["sources"]}
     assert rows["lab"]["result"] == "ok" and rows["lab"]["next_due"]
     assert rows["down"]["result"] == "error" and rows["down"]["consecutive_failures"] >= 1
-    human = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "status", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    human = cli("status", "--config", str(path), timeout=30)
     assert "error 503" in human.stdout
     assert d.stop() == 0
 

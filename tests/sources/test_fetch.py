@@ -229,6 +229,7 @@ def test_server_that_reads_the_request_and_never_answers_is_cut_at_the_deadline(
     assert time.monotonic() - start < DEADLINE + 1
 
 
+@pytest.mark.integration
 def test_port_that_accepts_the_connection_and_never_answers_is_cut_at_the_deadline(
     fetcher: Fetcher,
 ) -> None:
@@ -403,6 +404,7 @@ def test_redirect_to_a_non_http_url_raises_fetch_error(
 # --- connection failures and bad URLs ----------------------------------------------------
 
 
+@pytest.mark.integration
 def test_connection_refused_raises_fetch_error_without_credentials(fetcher: Fetcher) -> None:
     port = closed_port()
     with pytest.raises(FetchError) as info:
