@@ -30,11 +30,12 @@ def write_config(
     channels: dict[str, list[str]],
     rules: list[dict[str, Any]],
     settings: str = "",
+    timeout: str = "3s",
 ) -> config_mod.Config:
     lines = [
         "[settings]",
         f'database = "{(tmp_path / "ww.db").as_posix()}"',
-        'timeout = "3s"',
+        f'timeout = "{timeout}"',
         # Tests put every source on one loopback host: no politeness pause between them
         # unless the test is about it.
         *([] if "host_spacing" in settings else ['host_spacing = "0s"']),
