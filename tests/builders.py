@@ -7,7 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +24,21 @@ OPENAI_RULE = (
 )
 
 
-def write_config(
+def config_toml(
     tmp_path: Path,
-    sources: dict[str, str],
-    channels: dict[str, list[str]],
-    rules: list[dict[str, Any]],
+    sources: Mapping[str, str] | Sequence[Mapping[str, Any]],
+    channels: Mapping[str, str | list[str]] | str,
+    rules: Sequence[Mapping[str, Any] | str],
     settings: str = "",
+    *,
     timeout: str = "3s",
-) -> config_mod.Config:
+) -> str:
+    """A config file's text, as a user would write it; the database is tmp_path/ww.db.
+
+    ``sources``: name -> URL, or one mapping of keys per source. ``channels``: name -> URL(s),
+    or raw TOML (with its own ``[channels]`` or ``[channels.NAME]`` headers). ``rules``: one
+    mapping of keys per rule, or a rule's raw TOML lines. ``settings``: raw TOML lines.
+    """
     lines = [
         "[settings]",
         f'database = "{(tmp_path / "ww.db").as_posix()}"',
@@ -40,19 +47,56 @@ def write_config(
         # unless the test is about it.
         *([] if "host_spacing" in settings else ['host_spacing = "0s"']),
         settings,
-        "[channels]",
     ]
-    for name, urls in channels.items():
-        lines.append(f"{name} = {json.dumps(urls)}")
-    for name, url in sources.items():
-        lines += ["[[source]]", f'name = "{name}"', f'url = "{url}"']
+    if isinstance(channels, str):
+        lines.append(channels)
+    else:
+        lines.append("[channels]")
+        lines += [f"{name} = {json.dumps(urls)}" for name, urls in channels.items()]
+    if isinstance(sources, Mapping):
+        sources = [{"name": name, "url": url} for name, url in sources.items()]
+    for source in sources:
+        lines.append("[[source]]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in source.items()]
     for rule in rules:
         lines.append("[[rule]]")
-        for key, value in rule.items():
-            lines.append(f"{key} = {json.dumps(value)}")
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return config_mod.load(path, env={})
+        if isinstance(rule, str):
+            lines.append(rule)
+        else:
+            lines += [f"{key} = {json.dumps(value)}" for key, value in rule.items()]
+    return "\n".join(lines) + "\n"
+
+
+def config_file(
+    tmp_path: Path,
+    sources: Mapping[str, str] | Sequence[Mapping[str, Any]],
+    channels: Mapping[str, str | list[str]] | str,
+    rules: Sequence[Mapping[str, Any] | str],
+    settings: str = "",
+    *,
+    timeout: str = "3s",
+    name: str = "config.toml",
+) -> Path:
+    """``config_toml`` written to tmp_path/name (rewritten in place on a second call)."""
+    path = tmp_path / name
+    text = config_toml(tmp_path, sources, channels, rules, settings, timeout=timeout)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_config(
+    tmp_path: Path,
+    sources: Mapping[str, str] | Sequence[Mapping[str, Any]],
+    channels: Mapping[str, str | list[str]] | str,
+    rules: Sequence[Mapping[str, Any] | str],
+    settings: str = "",
+    *,
+    timeout: str = "3s",
+    env: dict[str, str] | None = None,
+) -> config_mod.Config:
+    """``config_file``, loaded as the daemon would (``env`` stands in for the environment)."""
+    path = config_file(tmp_path, sources, channels, rules, settings, timeout=timeout)
+    return config_mod.load(path, env=env or {})
 
 
 def one_source(

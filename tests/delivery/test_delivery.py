@@ -11,7 +11,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from builders import CLI
+from builders import CLI, write_config
 from conftest import SMTPSink
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
@@ -49,28 +49,15 @@ def setup(
     rule_extra: str = "",
     notify: str = '["hook"]',
 ) -> config_mod.Config:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[settings]
-database = "{(tmp_path / "ww.db").as_posix()}"
-timeout = "3s"
-timezone = "UTC"
-{settings}
-[channels]
-{channels}
-[[source]]
-name = "lab"
-url = "{feed_url}"
-[[rule]]
-name = "weights"
-query = 'open weights'
-notify = {notify}
-{rule_extra}
-""",
-        encoding="utf-8",
+    """Source "lab", rule "weights" ('open weights') with ``rule_extra``; UTC clock."""
+    rule = f"name = \"weights\"\nquery = 'open weights'\nnotify = {notify}\n{rule_extra}"
+    return write_config(
+        tmp_path,
+        {"lab": feed_url},
+        f"[channels]\n{channels}",
+        [rule],
+        f'timezone = "UTC"\n{settings}',
     )
-    return config_mod.load(path, env={})
 
 
 def prime(http: HTTPTestServer, cfg: config_mod.Config, clock: Clock) -> None:

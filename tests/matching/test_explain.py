@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from builders import CLI
+from builders import CLI, config_file
 from feedgen import Entry, rss
 from servers import HTTPTestServer
 from weightwatch import config as config_mod
@@ -38,25 +39,13 @@ def setup(tmp_path: Path, http: HTTPTestServer, query: str = RULE) -> Path:
             ]
         ),
     )
-    path = tmp_path / "c.toml"
-    path.write_text(
-        f"""
-[settings]
-database = "{(tmp_path / "ww.db").as_posix()}"
-[channels]
-t = "console://"
-[[source]]
-name = "a"
-url = "{http.url("/a.xml")}"
-[[source]]
-name = "b"
-url = "{http.url("/b.xml")}"
-[[rule]]
-name = "w"
-query = '{query}'
-notify = ["t"]
-""",
-        encoding="utf-8",
+    path = config_file(
+        tmp_path,
+        {"a": http.url("/a.xml"), "b": http.url("/b.xml")},
+        {"t": "console://"},
+        [{"name": "w", "query": query, "notify": ["t"]}],
+        timeout="20s",  # the default, as before
+        name="c.toml",
     )
     run_once(config_mod.load(path, env={}))  # first polls: items stored, nothing alerted
     return path
@@ -78,7 +67,7 @@ def test_backtest_uses_the_rule_as_edited_in_the_config(
     tmp_path: Path, http_server: HTTPTestServer, cli: CLI
 ) -> None:
     path = setup(tmp_path, http_server)
-    edited = path.read_text(encoding="utf-8").replace(RULE, "weights")
+    edited = path.read_text(encoding="utf-8").replace(json.dumps(RULE), json.dumps("weights"))
     path.write_text(edited, encoding="utf-8")
     out = cli("backtest", "--config", str(path), "--rule", "w")
     assert "3 alert(s) would have been sent" in out.stdout  # Llama story, gym, Weight Watchers

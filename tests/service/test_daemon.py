@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from builders import CLI
+from builders import CLI, config_file, db_rows
 from daemon_harness import DaemonProcess, wait_for
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver, silent
@@ -33,28 +33,26 @@ def news(n: int, source: str = "lab") -> Entry:
     )
 
 
-def write_config(
-    path: Path,
-    db: Path,
+def daemon_config(
+    tmp_path: Path,
     sources: dict[str, str],
     hook: str,
     rules: list[tuple[str, str]] | None = None,
     timeout: str = "3s",
 ) -> Path:
-    lines = [
-        "[settings]",
-        f'database = "{db.as_posix()}"',
+    """tmp_path/c.toml: ``sources`` polled every 5 s, each rule (name, query) alerts ``hook``."""
+    return config_file(
+        tmp_path,
+        sources,
+        {"hook": hook},
+        [
+            {"name": name, "query": query, "notify": ["hook"]}
+            for name, query in rules or [("oa", RULE)]
+        ],
         'interval = "5s"',
-        f'timeout = "{timeout}"',
-        "[channels]",
-        f'hook = "{hook}"',
-    ]
-    for name, url in sources.items():
-        lines += ["[[source]]", f'name = "{name}"', f'url = "{url}"']
-    for name, query in rules or [("oa", RULE)]:
-        lines += ["[[rule]]", f'name = "{name}"', f"query = '{query}'", 'notify = ["hook"]']
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        timeout=timeout,
+        name="c.toml",
+    )
 
 
 @pytest.fixture
@@ -75,13 +73,29 @@ def polled(server: HTTPTestServer, path: str, times: int = 1) -> bool:
     return len(server.hits(path)) >= times
 
 
+def last_polls(tmp_path: Path) -> dict[str, str | None]:
+    """Each source's last recorded poll: written with the alerts that poll queued, if any."""
+    return {name: at for name, at in db_rows(tmp_path, "SELECT name, last_poll FROM sources")}
+
+
+def open_alerts(tmp_path: Path) -> int:
+    """Alerts the daemon may still send (pending or held)."""
+    rows = db_rows(tmp_path, "SELECT count(*) FROM alerts WHERE status IN ('pending', 'held')")
+    return int(rows[0][0])
+
+
+def settled(tmp_path: Path, since: dict[str, str | None]) -> bool:
+    """Every source has recorded a poll after ``since`` and no alert is left to send."""
+    now = last_polls(tmp_path)
+    return all(now[name] != at for name, at in since.items()) and open_alerts(tmp_path) == 0
+
+
 def test_daemon_is_ready_and_alerts_a_new_item_once(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
-    cfg = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    cfg = daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml")},
         webhook.apprise_url,
     )
@@ -108,17 +122,15 @@ def test_sighup_picks_up_an_added_rule_and_source_without_realerting(
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
     http_server.set("/new.xml", rss([Entry("Robots: arms race", "https://new.example/arms")]))
-    path, db = tmp_path / "c.toml", tmp_path / "ww.db"
-    write_config(path, db, {"lab": http_server.url("/lab.xml")}, webhook.apprise_url)
+    path = daemon_config(tmp_path, {"lab": http_server.url("/lab.xml")}, webhook.apprise_url)
     d = start(daemons, path, tmp_path)
     d.wait_ready()
     wait_for(lambda: polled(http_server, "/lab.xml"), 10, "the first poll")
     http_server.set("/lab.xml", rss([news(1), OLD]))
     wait_for(lambda: webhook.received, 15, "the first alert")
 
-    write_config(
-        path,
-        db,
+    daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml"), "new": http_server.url("/new.xml")},
         webhook.apprise_url,
         rules=[("oa", RULE), ("robots", "robot OR robots OR arms")],
@@ -136,7 +148,11 @@ def test_sighup_picks_up_an_added_rule_and_source_without_realerting(
         rss([Entry("Robot arms learn to fold laundry", "https://new.example/fold")]),
     )
     wait_for(lambda: len(webhook.received) >= 2, 15, "an alert from the added rule")
-    time.sleep(6)
+    # A repeat would be queued by a later poll: wait for one of each source, and for every
+    # queued alert to be sent, before asserting there is none.
+    before = last_polls(tmp_path)
+    wait_for(lambda: settled(tmp_path, before), 20, "a poll of each source, all alerts sent")
+    assert db_rows(tmp_path, "SELECT count(*) FROM alerts") == [(2,)]
     assert len(webhook.received) == 2
     assert "robots" in webhook.received[1]["title"]
     assert d.stop() == 0
@@ -146,9 +162,8 @@ def test_sighup_with_a_broken_config_keeps_the_old_one_and_logs_why(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml")},
         webhook.apprise_url,
     )
@@ -170,9 +185,8 @@ def test_failing_source_backs_off_and_recovers(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/flaky.xml", b"down", status=500, content_type="text/plain")
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"flaky": http_server.url("/flaky.xml")},
         webhook.apprise_url,
     )
@@ -201,9 +215,8 @@ def test_hanging_source_does_not_delay_others_and_sigterm_stops_within_10s(
     try:
         hang.set("/hang.xml", handler=silent(limit=60))
         http_server.set("/lab.xml", rss([OLD]))
-        path = write_config(
-            tmp_path / "c.toml",
-            tmp_path / "ww.db",
+        path = daemon_config(
+            tmp_path,
             {"hang": hang.url("/hang.xml"), "lab": http_server.url("/lab.xml")},
             webhook.apprise_url,
             timeout="60s",  # the hang is cut by SIGTERM, not by the fetch deadline
@@ -225,7 +238,7 @@ def test_kill_9_then_restart_loses_no_alert_and_repeats_at_most_one(
     servers = [HTTPTestServer(host=f"127.0.0.{n}") for n in range(2, 8)]
     try:
         urls = {f"s{n}": s.set("/f.xml", rss([OLD])) for n, s in enumerate(servers)}
-        path = write_config(tmp_path / "c.toml", tmp_path / "ww.db", urls, webhook.apprise_url)
+        path = daemon_config(tmp_path, urls, webhook.apprise_url)
         d = start(daemons, path, tmp_path)
         d.wait_ready()
         wait_for(lambda: all(polled(s, "/f.xml") for s in servers), 10, "first polls")
@@ -239,7 +252,8 @@ def test_kill_9_then_restart_loses_no_alert_and_repeats_at_most_one(
         d2 = start(daemons, path, tmp_path)
         d2.wait_ready()
         wait_for(lambda: len({r["title"] for r in webhook.received}) >= 18, 40, "all 18 alerts")
-        time.sleep(6)
+        # A repeat can only come from an alert still open: wait until none is.
+        wait_for(lambda: open_alerts(tmp_path) == 0, 20, "every alert sent")
         assert d2.stop() == 0
     finally:
         for s in servers:
@@ -253,9 +267,8 @@ def test_watchdog_pings_arrive_at_about_half_of_watchdog_usec(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml")},
         webhook.apprise_url,
     )
@@ -287,9 +300,8 @@ def test_status_shows_each_source_while_the_daemon_runs(
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
     http_server.set("/down.xml", b"no", status=503, content_type="text/plain")
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml"), "down": http_server.url("/down.xml")},
         webhook.apprise_url,
     )
@@ -298,7 +310,7 @@ def test_status_shows_each_source_while_the_daemon_runs(
     wait_for(
         lambda: polled(http_server, "/down.xml") and polled(http_server, "/lab.xml"), 15, "polls"
     )
-    time.sleep(0.5)
+    wait_for(lambda: all(last_polls(tmp_path).values()), 10, "both polls recorded")
     out = cli("status", "--config", str(path), "--json", timeout=30)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -314,9 +326,8 @@ def test_logs_use_journald_priorities_when_stderr_is_the_journal(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/down.xml", b"no", status=500, content_type="text/plain")
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"down": http_server.url("/down.xml")},
         webhook.apprise_url,
     )

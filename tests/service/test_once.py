@@ -343,26 +343,16 @@ def test_secrets_in_channel_urls_never_reach_the_output_or_database(
 ) -> None:
     http_server.set("/a.xml", rss([OLD]))
     secret = "s3cr3t-token-value"
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[settings]
-database = "{(tmp_path / "ww.db").as_posix()}"
-timeout = "3s"
-[channels]
-hook = "json://127.0.0.1:{webhook.port}/hook?+X-Token=${{HOOK_TOKEN}}"
-down = "json://user:${{HOOK_TOKEN}}@127.0.0.1:9/nothing-listens"
-[[source]]
-name = "a"
-url = "{http_server.url("/a.xml")}"
-[[rule]]
-name = "oa"
-query = 'OpenAI'
-notify = ["hook", "down"]
-""",
-        encoding="utf-8",
+    cfg = write_config(
+        tmp_path,
+        {"a": http_server.url("/a.xml")},
+        {
+            "hook": f"json://127.0.0.1:{webhook.port}/hook?+X-Token=${{HOOK_TOKEN}}",
+            "down": "json://user:${HOOK_TOKEN}@127.0.0.1:9/nothing-listens",
+        },
+        [{"name": "oa", "query": "OpenAI", "notify": ["hook", "down"]}],
+        env={"HOOK_TOKEN": secret},
     )
-    cfg = config_mod.load(path, env={"HOOK_TOKEN": secret})
     run_once(cfg)
     http_server.set("/a.xml", rss([NEWS, OLD]))
     summary = run_once(cfg)

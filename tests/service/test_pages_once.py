@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from builders import CLI
+import builders
+from builders import CLI, db_rows
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import config as config_mod
@@ -32,31 +31,14 @@ def write_config(
     rules: list[dict[str, Any]] | None = None,
     settings: str = "",
 ) -> config_mod.Config:
-    lines = [
-        "[settings]",
-        f'database = "{(tmp_path / "ww.db").as_posix()}"',
-        'timeout = "3s"',
+    """``sources`` alerting the webhook ("hook") by ``rules`` (the open-weights rule)."""
+    return builders.write_config(
+        tmp_path,
+        sources,
+        {"hook": webhook.apprise_url},
+        rules if rules is not None else [WEIGHTS_RULE],
         settings,
-        "[channels]",
-        f'hook = "{webhook.apprise_url}"',
-    ]
-    for source in sources:
-        lines.append("[[source]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in source.items()]
-    for rule in rules if rules is not None else [WEIGHTS_RULE]:
-        lines.append("[[rule]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in rule.items()]
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return config_mod.load(path, env={})
-
-
-def db_rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(tmp_path / "ww.db")
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+    )
 
 
 def fixture(name: str) -> str:
