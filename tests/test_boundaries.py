@@ -8,6 +8,7 @@ A fresh interpreter is a subprocess, so these are ``system`` tests.
 from __future__ import annotations
 
 import json
+import os
 import pkgutil
 import subprocess
 import sys
@@ -66,8 +67,15 @@ def loaded_by(module: str) -> list[str]:
         f"import json, sys, {module}\n"
         f"print(json.dumps([m for m in {list(HEAVY)!r} if m in sys.modules]))"
     )
+    # Without coverage's subprocess hook: coverage itself imports sqlite3.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
     )
     found: list[str] = json.loads(result.stdout)
     return found
