@@ -162,8 +162,9 @@ def tier_guard(request: pytest.FixtureRequest) -> Iterator[None]:
 
     def refuse(what: str, name: str) -> Callable[..., Any]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
+            article = "an" if tier == "integration" else "a"
             message = (
-                f"a {tier} test may not use {what} ({name}); mark it "
+                f"{article} {tier} test may not use {what} ({name}); mark it "
                 f"@pytest.mark.{NEEDS[what]} (see tests/conftest.py)"
             )
             seen.append(message)
