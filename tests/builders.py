@@ -32,20 +32,25 @@ def config_toml(
     settings: str = "",
     *,
     timeout: str = "3s",
+    host_spacing: str | None = "0s",
 ) -> str:
     """A config file's text, as a user would write it; the database is tmp_path/ww.db.
 
     ``sources``: name -> URL, or one mapping of keys per source. ``channels``: name -> URL(s),
     or raw TOML (with its own ``[channels]`` or ``[channels.NAME]`` headers). ``rules``: one
     mapping of keys per rule, or a rule's raw TOML lines. ``settings``: raw TOML lines.
+    Tests put every source on one loopback host: no politeness pause between them
+    (``host_spacing``) unless the test is about it or passes None for the default.
     """
     lines = [
         "[settings]",
         f'database = "{(tmp_path / "ww.db").as_posix()}"',
         f'timeout = "{timeout}"',
-        # Tests put every source on one loopback host: no politeness pause between them
-        # unless the test is about it.
-        *([] if "host_spacing" in settings else ['host_spacing = "0s"']),
+        *(
+            []
+            if host_spacing is None or "host_spacing" in settings
+            else [f'host_spacing = "{host_spacing}"']
+        ),
         settings,
     ]
     if isinstance(channels, str):
@@ -75,11 +80,14 @@ def config_file(
     settings: str = "",
     *,
     timeout: str = "3s",
+    host_spacing: str | None = "0s",
     name: str = "config.toml",
 ) -> Path:
     """``config_toml`` written to tmp_path/name (rewritten in place on a second call)."""
     path = tmp_path / name
-    text = config_toml(tmp_path, sources, channels, rules, settings, timeout=timeout)
+    text = config_toml(
+        tmp_path, sources, channels, rules, settings, timeout=timeout, host_spacing=host_spacing
+    )
     path.write_text(text, encoding="utf-8")
     return path
 

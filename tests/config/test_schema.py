@@ -53,10 +53,12 @@ def only_problem(text: str) -> str:
 @pytest.mark.parametrize(
     "module", ["weightwatch.config", "weightwatch.config.model", "weightwatch.config.schema"]
 )
+@pytest.mark.system
 def test_importing_the_config_package_or_its_model_loads_no_library_wrapper(module: str) -> None:
     assert loaded_after(f"import {module}") == []
 
 
+@pytest.mark.system
 def test_parsing_a_config_without_channels_pages_or_templates_loads_no_library_wrapper() -> None:
     code = (
         "from weightwatch.config import parse\n"

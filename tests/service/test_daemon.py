@@ -51,6 +51,7 @@ def daemon_config(
         ],
         'interval = "5s"',
         timeout=timeout,
+        host_spacing=None,  # the daemon as it runs: one request at a time per host, 1 s apart
         name="c.toml",
     )
 

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from builders import OPENAI_RULE, db_rows, one_source, write_config
 from feedgen import Entry, rss
 from servers import (
@@ -365,6 +367,7 @@ def test_secrets_in_channel_urls_never_reach_the_output_or_database(
     assert secret not in dump
 
 
+@pytest.mark.system  # waits out real time limits (seconds)
 def test_once_keeps_host_spacing_between_requests_to_one_host(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
 ) -> None:
