@@ -35,9 +35,10 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/python -m pytest -q --durations=15 --cov --cov-report=term:skip-covered
 
-# The development loop: unit and integration tiers only (no subprocess, no corpus sweep).
+# The development loop: unit and integration tiers only (no subprocess, no corpus sweep),
+# on both cores. `make test` stays serial: its system tests measure real time.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "unit or integration"
+	$(BIN)/python -m pytest -q -n 2 -m "unit or integration"
 
 # docs/config.md is generated from the key tables in src/weightwatch/config/schema.py.
 docs: $(VENV)/.installed
