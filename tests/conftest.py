@@ -23,7 +23,10 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import apprise  # noqa: F401
 import pytest
+import requests  # noqa: F401
+import urllib3  # noqa: F401
 
 from builders import run_cli
 from servers import HTTPTestServer, WebhookReceiver
@@ -95,6 +98,8 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
 
 
 # -- tiers ---------------------------------------------------------------------------------
+# The I/O libraries are imported above, before any guard: their import-time side effects
+# (urllib3 binds a socket to probe for IPv6) must not make a tier depend on test order.
 
 TIERS = ("unit", "integration", "system", "corpus")
 SYSTEM_FIXTURES = frozenset({"cli", "daemons"})
