@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.example.toml
 
-.PHONY: run demo test lint check-config bench docs clean
+.PHONY: run demo test test-fast lint check-config bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,16 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
+# Everything: lint, every tier, the 15 slowest tests, branch coverage against its floor.
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15 --cov --cov-report=term:skip-covered
+
+# The development loop: unit and integration tiers only (no subprocess, no corpus sweep),
+# on both cores. `make test` stays serial: its system tests measure real time.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -n 2 -m "unit or integration"
 
 # docs/config.md is generated from the key tables in src/weightwatch/config/schema.py.
 docs: $(VENV)/.installed

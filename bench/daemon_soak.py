@@ -579,6 +579,7 @@ class LogFacts:
 def parse_log(path: Path) -> LogFacts:
     facts = LogFacts()
     open_poll: dict[str, Poll] = {}
+    p: Poll | None
     for raw in path.read_text(errors="replace").splitlines():
         m = LINE_RE.match(raw)
         if not m:
@@ -698,10 +699,10 @@ def analyse(args: argparse.Namespace, soak: Soak, facts: LogFacts, hook: HookRec
         for a, b in itertools.pairwise(ps):
             allowed = interval * (1 + JITTER) + a.duration + b.late + slack
             excess.append((b.start - a.start - allowed, n))
-        last = ps[-1]
-        allowed = interval * (1 + JITTER) + last.duration + slack + 1.0
-        if last.end is not None:
-            excess.append((soak.t_term - last.start - allowed, n + " (at stop)"))
+        final = ps[-1]
+        allowed = interval * (1 + JITTER) + final.duration + slack + 1.0
+        if final.end is not None:
+            excess.append((soak.t_term - final.start - allowed, n + " (at stop)"))
     never = [n for n in names if counts[n] == 0 and spread(n, interval) < window - slack]
     gaps_over = sorted((e, n) for e, n in excess if e > 0)
     lates = [p.late for p in facts.polls]
@@ -974,11 +975,11 @@ def gc_summary(path: Path, facts: LogFacts) -> str:
             rows.append((float(t), int(gen), float(ms)))
     out = ["| GC generation | Collections | Total pause | p99 | Longest |", "|---|---|---|---|---|"]
     for g in (0, 1, 2):
-        ms = [r[2] for r in rows if r[1] == g]
-        if ms:
+        pauses = [r[2] for r in rows if r[1] == g]
+        if pauses:
             out.append(
-                f"| {g} | {len(ms)} | {sum(ms) / 1000:.2f} s | {pct(ms, 99):.1f} ms"
-                f" | {max(ms):.1f} ms |"
+                f"| {g} | {len(pauses)} | {sum(pauses) / 1000:.2f} s | {pct(pauses, 99):.1f} ms"
+                f" | {max(pauses):.1f} ms |"
             )
     long = sorted((r for r in rows if r[2] >= 50), key=lambda r: -r[2])[:8]
     if long:

@@ -285,8 +285,8 @@ def generate(n: int, seed: int = 1, *, compress: bool = False) -> Corpus:
         # ~450 bytes of markup per item besides its text; one rescale brings the size close
         per_item = max(150, (target - 900) // n_items - 450)
         for _ in range(6):
-            body = make(random.Random(f"{seed}-{i}-body"), i, n_items, per_item, titles, sentences)
-            body_b = body.encode("utf-8")
+            text = make(random.Random(f"{seed}-{i}-body"), i, n_items, per_item, titles, sentences)
+            body_b = text.encode("utf-8")
             if abs(len(body_b) - target) < 0.05 * target:  # so within 20–120 KB
                 break
             per_item = max(150, int(per_item * target / len(body_b)))

@@ -55,6 +55,7 @@ from feedserver import (
     Feed,
     _answer,
     _paragraphs,
+    _Route,
     _sentences,
     _Stats,
     feed_path,
@@ -110,7 +111,7 @@ class _LoggingHTTP(_HTTP):
         return super()._handle(head)
 
 
-class _SoakRoute:
+class _SoakRoute(_Route):
     """Pre-built answers for one version of one feed (the attributes feedserver._HTTP uses)."""
 
     def __init__(self, feed: Feed, last_modified: str, cache_control: str | None) -> None:
@@ -262,7 +263,9 @@ async def serve(args: argparse.Namespace) -> None:
             f.etag = '"' + hashlib.sha1(f.body).hexdigest()[:20] + '"'
             if args.gzip:
                 f.gzipped = gzip.compress(f.body, 6, mtime=0)
-    routes = {f.path: _SoakRoute(f, LAST_MODIFIED, cache_control) for f in corpus.feeds}
+    routes: dict[str, _Route] = {
+        f.path: _SoakRoute(f, LAST_MODIFIED, cache_control) for f in corpus.feeds
+    }
     stats = _SoakStats()
     changer = Changer(
         corpus.feeds,
@@ -347,10 +350,10 @@ async def serve(args: argparse.Namespace) -> None:
     for srv in servers:
         srv.close()
     if args.log_requests:
-        with open(args.log_requests, "w") as f:
-            f.writelines(f"{t:.4f} {ip} {path}\n" for t, ip, path in arrivals)
-        with open(args.log_requests + ".hits", "w") as f:
-            f.writelines(f"{t:.3f}\t{path}\t{title}\n" for t, path, title in changer.hits)
+        with open(args.log_requests, "w") as log:
+            log.writelines(f"{t:.4f} {ip} {path}\n" for t, ip, path in arrivals)
+        with open(args.log_requests + ".hits", "w") as log:
+            log.writelines(f"{t:.3f}\t{path}\t{title}\n" for t, path, title in changer.hits)
     print(f"soakserver: stopping ({why}); {stats.as_json().decode()}", file=sys.stderr, flush=True)
 
 

@@ -95,7 +95,7 @@ def base_titles() -> list[str]:
 
 
 def names(rng: random.Random, count: int) -> list[str]:
-    out = set()
+    out: set[str] = set()
     while len(out) < count:
         out.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))).capitalize())
     return sorted(out)
@@ -122,7 +122,9 @@ def build(path: Path, size: int, per_day: int, seed: int) -> None:
     batch = 20_000
     t0 = time.monotonic()
     for start in range(0, size, batch):
-        hits, feats, words = [], [], []
+        hits: list[tuple[object, ...]] = []
+        feats: list[tuple[int, str]] = []
+        words: list[tuple[str, str, int, int]] = []
         for n in range(start, min(start + batch, size)):
             title = headline(rng, bases, pool)
             f = story.features(title)

@@ -13,6 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from builders import config_file
+from feedgen import Entry
+from servers import HTTPTestServer
+
 
 class NotifySocket:
     """A datagram socket playing systemd: records every sd_notify message with its time."""
@@ -98,13 +102,13 @@ class DaemonProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def wait_ready(self, timeout: float = 15) -> float:
-        at: float = wait_for(
-            lambda: (
-                next((t for t, v in self.notify.fields("READY") if v == "1"), None) or self._died()
-            ),
-            timeout,
-            "READY=1",
-        )
+        def ready_at() -> float | None:
+            at = next((t for t, v in self.notify.fields("READY") if v == "1"), None)
+            if at is None:
+                self._died()
+            return at
+
+        at: float = wait_for(ready_at, timeout, "READY=1")
         return at
 
     def _died(self) -> None:
@@ -130,3 +134,50 @@ class DaemonProcess:
             self.proc.wait()
         self.log_file.close()
         self.notify.close()
+
+
+# -- configs and helpers shared by the daemon tests ------------------------------------
+
+RULE = 'OpenAI AND ("release weights" OR "open-weight")'
+OLD = Entry("Quarterly update on robot arms", "https://lab.example/robots", guid="r1")
+
+
+def news(n: int, source: str = "lab") -> Entry:
+    return Entry(
+        f"OpenAI releases weights for model number {n} from {source}",
+        f"https://{source}.example/model-{n}",
+        guid=f"{source}-{n}",
+    )
+
+
+def daemon_config(
+    tmp_path: Path,
+    sources: dict[str, str],
+    hook: str,
+    rules: list[tuple[str, str]] | None = None,
+    timeout: str = "3s",
+) -> Path:
+    """tmp_path/c.toml: ``sources`` polled every 5 s, each rule (name, query) alerts ``hook``."""
+    return config_file(
+        tmp_path,
+        sources,
+        {"hook": hook},
+        [
+            {"name": name, "query": query, "notify": ["hook"]}
+            for name, query in rules or [("oa", RULE)]
+        ],
+        'interval = "5s"',
+        timeout=timeout,
+        host_spacing=None,  # the daemon as it runs: one request at a time per host, 1 s apart
+        name="c.toml",
+    )
+
+
+def start(daemons: list[DaemonProcess], config: Path, tmp: Path, **kw: Any) -> DaemonProcess:
+    d = DaemonProcess(config, tmp, **kw)
+    daemons.append(d)
+    return d
+
+
+def polled(server: HTTPTestServer, path: str, times: int = 1) -> bool:
+    return len(server.hits(path)) >= times

@@ -175,7 +175,7 @@ class WebhookReceiver(HTTPTestServer):
 
 def _client_gone(h: BaseHTTPRequestHandler, wait: float) -> bool:
     """Wait up to ``wait`` seconds for the client to close its side; True if it did."""
-    sock = h.connection
+    sock: socket.socket = h.connection
     sock.settimeout(wait)
     try:
         return sock.recv(4096) == b""

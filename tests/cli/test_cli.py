@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from builders import CLI
 from weightwatch.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def ww(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("WEIGHTWATCH_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "weightwatch", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=ROOT,
-    )
 
 
 def commands() -> list[str]:
@@ -38,8 +21,8 @@ def commands() -> list[str]:
 
 
 @pytest.mark.parametrize("command", commands())
-def test_every_command_has_help(command: str) -> None:
-    result = ww(command, "--help")
+def test_every_command_has_help(command: str, cli: CLI) -> None:
+    result = cli(command, "--help")
     assert result.returncode == 0
     assert "usage: weightwatch" in result.stdout
     assert len(result.stdout.strip().splitlines()) >= 3
@@ -51,13 +34,13 @@ def test_every_command_is_documented_in_the_readme(command: str) -> None:
     assert f"weightwatch {command}" in readme
 
 
-def test_check_accepts_the_example_config_and_prints_a_summary() -> None:
-    result = ww("check", "--config", "config.example.toml")
+def test_check_accepts_the_example_config_and_prints_a_summary(cli: CLI) -> None:
+    result = cli("check", "--config", "config.example.toml")
     assert result.returncode == 0, result.stderr
     assert "openai" in result.stdout.lower()
 
 
-def test_check_lists_every_problem_with_its_key_path_and_exits_78(tmp_path: Path) -> None:
+def test_check_lists_every_problem_with_its_key_path_and_exits_78(tmp_path: Path, cli: CLI) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text(
         """
@@ -75,7 +58,7 @@ notfy = ["phone"]
 """,
         encoding="utf-8",
     )
-    result = ww("check", "--config", str(bad))
+    result = cli("check", "--config", str(bad))
     assert result.returncode == 78
     err = result.stderr
     for path in (
@@ -90,14 +73,14 @@ notfy = ["phone"]
     assert "did you mean" in err
 
 
-def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
-    result = ww("check", "--config", str(tmp_path / "nope.toml"))
+def test_missing_config_file_is_a_config_error(tmp_path: Path, cli: CLI) -> None:
+    result = cli("check", "--config", str(tmp_path / "nope.toml"))
     assert result.returncode == 78
     assert "nope.toml" in result.stderr
 
 
-def test_demo_runs_the_real_pipeline_offline_and_alerts_each_story_once() -> None:
-    result = ww("demo", timeout=120)
+def test_demo_runs_the_real_pipeline_offline_and_alerts_each_story_once(cli: CLI) -> None:
+    result = cli("demo", timeout=120)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.count("Source:") == 2  # two alert bodies printed by console://

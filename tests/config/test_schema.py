@@ -4,6 +4,7 @@ docs/config.md; and a model that loads no library wrapper."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,15 @@ HEAVY = (
 def loaded_after(code: str) -> list[str]:
     """The HEAVY libraries a fresh interpreter has loaded after running ``code``."""
     probe = f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    # Without coverage's subprocess hook: coverage itself imports sqlite3.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COVERAGE_")}
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=env,
     )
     return done.stdout.split()
 
@@ -53,10 +61,12 @@ def only_problem(text: str) -> str:
 @pytest.mark.parametrize(
     "module", ["weightwatch.config", "weightwatch.config.model", "weightwatch.config.schema"]
 )
+@pytest.mark.system
 def test_importing_the_config_package_or_its_model_loads_no_library_wrapper(module: str) -> None:
     assert loaded_after(f"import {module}") == []
 
 
+@pytest.mark.system
 def test_parsing_a_config_without_channels_pages_or_templates_loads_no_library_wrapper() -> None:
     code = (
         "from weightwatch.config import parse\n"

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from builders import CLI, write_config
 from conftest import SMTPSink
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
@@ -50,28 +49,15 @@ def setup(
     rule_extra: str = "",
     notify: str = '["hook"]',
 ) -> config_mod.Config:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[settings]
-database = "{(tmp_path / "ww.db").as_posix()}"
-timeout = "3s"
-timezone = "UTC"
-{settings}
-[channels]
-{channels}
-[[source]]
-name = "lab"
-url = "{feed_url}"
-[[rule]]
-name = "weights"
-query = 'open weights'
-notify = {notify}
-{rule_extra}
-""",
-        encoding="utf-8",
+    """Source "lab", rule "weights" ('open weights') with ``rule_extra``; UTC clock."""
+    rule = f"name = \"weights\"\nquery = 'open weights'\nnotify = {notify}\n{rule_extra}"
+    return write_config(
+        tmp_path,
+        {"lab": feed_url},
+        f"[channels]\n{channels}",
+        [rule],
+        f'timezone = "UTC"\n{settings}',
     )
-    return config_mod.load(path, env={})
 
 
 def prime(http: HTTPTestServer, cfg: config_mod.Config, clock: Clock) -> None:
@@ -290,14 +276,8 @@ def test_an_alert_that_cannot_be_delivered_for_24h_is_marked_failed(
     assert summary.delivery.failed == 1 and summary.pending == 0
 
 
-def ww(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "weightwatch", *args], capture_output=True, text=True, timeout=60
-    )
-
-
 def test_alerts_command_lists_failures_and_retry_requeues_them(
-    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
+    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, cli: CLI
 ) -> None:
     clock = Clock()
     cfg = setup(tmp_path, http_server.url("/f.xml"), f'hook = "{webhook.apprise_url}"')
@@ -307,18 +287,18 @@ def test_alerts_command_lists_failures_and_retry_requeues_them(
     webhook.fail_next = 1
     run_once(cfg, now=clock)
     conf = str(tmp_path / "config.toml")
-    listed = ww("alerts", "--config", conf, "--failed", "--json")
+    listed = cli("alerts", "--config", conf, "--failed", "--json")
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)
     assert len(rows) == 1 and rows[0]["status"] == "failed" and "400" in rows[0]["last_error"]
-    retried = ww("alerts", "retry", "--config", conf, "--all-failed")
+    retried = cli("alerts", "retry", "--config", conf, "--all-failed")
     assert retried.returncode == 0 and "Requeued 1" in retried.stdout
     run_once(cfg, now=clock)
     assert len(webhook.received) == 1
 
 
 def test_test_notify_reports_each_url_masked(
-    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
+    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, cli: CLI
 ) -> None:
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(
@@ -330,7 +310,7 @@ team = ["{webhook.apprise_url}", "json://bob:sekrit@127.0.0.1:9/x?cto=1"]
 """,
         encoding="utf-8",
     )
-    result = ww("test-notify", "--config", str(cfg_path), "team")
+    result = cli("test-notify", "--config", str(cfg_path), "team")
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ok      team json://127.0.0.1:")

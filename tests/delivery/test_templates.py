@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from builders import write_config
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
-from weightwatch import config as config_mod
 from weightwatch.errors import ConfigError
 from weightwatch.service.once import run_once
 
@@ -26,25 +26,9 @@ EVIL = Entry(
 
 
 def load(tmp_path: Path, channels: str, rule_extra: str = "", feed: str = "http://x/f") -> Any:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[settings]
-database = "{(tmp_path / "ww.db").as_posix()}"
-timeout = "3s"
-{channels}
-[[source]]
-name = "lab"
-url = "{feed}"
-[[rule]]
-name = "weights"
-query = 'open weights'
-notify = ["hook"]
-{rule_extra}
-""",
-        encoding="utf-8",
-    )
-    return config_mod.load(path, env={})
+    """Source "lab" at ``feed``, rule "weights" to "hook"; ``channels`` is raw TOML."""
+    rule = f'name = "weights"\nquery = \'open weights\'\nnotify = ["hook"]\n{rule_extra}'
+    return write_config(tmp_path, {"lab": feed}, channels, [rule])
 
 
 @pytest.mark.parametrize(

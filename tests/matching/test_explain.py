@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
 from pathlib import Path
 
+from builders import CLI, config_file
 from feedgen import Entry, rss
 from servers import HTTPTestServer
 from weightwatch import config as config_mod
 from weightwatch.service.once import run_once
 
 RULE = 'weights AND (release OR "open-weight") AND NOT "Weight Watchers"'
-
-
-def ww(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "weightwatch", *args], capture_output=True, text=True, timeout=60
-    )
 
 
 def setup(tmp_path: Path, http: HTTPTestServer, query: str = RULE) -> Path:
@@ -45,35 +39,23 @@ def setup(tmp_path: Path, http: HTTPTestServer, query: str = RULE) -> Path:
             ]
         ),
     )
-    path = tmp_path / "c.toml"
-    path.write_text(
-        f"""
-[settings]
-database = "{(tmp_path / "ww.db").as_posix()}"
-[channels]
-t = "console://"
-[[source]]
-name = "a"
-url = "{http.url("/a.xml")}"
-[[source]]
-name = "b"
-url = "{http.url("/b.xml")}"
-[[rule]]
-name = "w"
-query = '{query}'
-notify = ["t"]
-""",
-        encoding="utf-8",
+    path = config_file(
+        tmp_path,
+        {"a": http.url("/a.xml"), "b": http.url("/b.xml")},
+        {"t": "console://"},
+        [{"name": "w", "query": query, "notify": ["t"]}],
+        timeout="20s",  # the default, as before
+        name="c.toml",
     )
     run_once(config_mod.load(path, env={}))  # first polls: items stored, nothing alerted
     return path
 
 
 def test_backtest_lists_what_a_rule_would_have_alerted_as_stories(
-    tmp_path: Path, http_server: HTTPTestServer
+    tmp_path: Path, http_server: HTTPTestServer, cli: CLI
 ) -> None:
     path = setup(tmp_path, http_server)
-    out = ww("backtest", "--config", str(path), "--rule", "w", "--since", "1d")
+    out = cli("backtest", "--config", str(path), "--rule", "w", "--since", "1d")
     assert out.returncode == 0, out.stderr
     assert "Scanned 4 stored items" in out.stdout
     assert "1 alert(s) would have been sent, for 2 matching item(s)" in out.stdout
@@ -82,34 +64,34 @@ def test_backtest_lists_what_a_rule_would_have_alerted_as_stories(
 
 
 def test_backtest_uses_the_rule_as_edited_in_the_config(
-    tmp_path: Path, http_server: HTTPTestServer
+    tmp_path: Path, http_server: HTTPTestServer, cli: CLI
 ) -> None:
     path = setup(tmp_path, http_server)
-    edited = path.read_text(encoding="utf-8").replace(RULE, "weights")
+    edited = path.read_text(encoding="utf-8").replace(json.dumps(RULE), json.dumps("weights"))
     path.write_text(edited, encoding="utf-8")
-    out = ww("backtest", "--config", str(path), "--rule", "w")
+    out = cli("backtest", "--config", str(path), "--rule", "w")
     assert "3 alert(s) would have been sent" in out.stdout  # Llama story, gym, Weight Watchers
 
 
 def test_explain_text_reports_each_term_and_highlights_matches(
-    tmp_path: Path, http_server: HTTPTestServer
+    tmp_path: Path, http_server: HTTPTestServer, cli: CLI
 ) -> None:
     path = setup(tmp_path, http_server)
-    out = ww("explain", "--config", str(path), "--rule", "w", "--text", "Lab released the weights")
+    out = cli("explain", "--config", str(path), "--rule", "w", "--text", "Lab released the weights")
     assert out.returncode == 0, out.stderr
     assert "MATCHES" in out.stdout
     assert "weights: matched 'weights'" in out.stdout
     assert "release: matched 'released' (text 4-12, stem)" in out.stdout
     assert 'NOT "Weight Watchers": not matched' in out.stdout
     assert "text:  Lab [released] the [weights]" in out.stdout
-    no = ww(
+    no = cli(
         "explain", "--config", str(path), "--rule", "w", "--text", "Weight Watchers release weights"
     )
     assert "does not match" in no.stdout
 
 
 def test_explain_item_says_which_story_a_hit_joined_and_why(
-    tmp_path: Path, http_server: HTTPTestServer
+    tmp_path: Path, http_server: HTTPTestServer, cli: CLI
 ) -> None:
     path = setup(tmp_path, http_server)
     cfg = config_mod.load(path, env={})
@@ -122,20 +104,20 @@ def test_explain_item_says_which_story_a_hit_joined_and_why(
         rss([Entry("DeepSeek releases V4 weights - Reuters", "https://b.example/v4", guid="b3")]),
     )
     run_once(cfg)
-    out = ww("explain", "--config", str(path), "--rule", "w", "--item", "https://b.example/v4")
+    out = cli("explain", "--config", str(path), "--rule", "w", "--item", "https://b.example/v4")
     assert out.returncode == 0, out.stderr
     assert "MATCHES" in out.stdout
-    first = ww("explain", "--config", str(path), "--rule", "w", "--item", "https://a.example/v4")
+    first = cli("explain", "--config", str(path), "--rule", "w", "--item", "https://a.example/v4")
     both = out.stdout + first.stdout
     assert "the first report of its story (it alerted)" in both
     assert "joined the story of hit #" in both
-    missing = ww("explain", "--config", str(path), "--rule", "w", "--item", "nope")
+    missing = cli("explain", "--config", str(path), "--rule", "w", "--item", "nope")
     assert missing.returncode == 1 and "no stored item" in missing.stderr
 
 
 def test_explain_names_the_rules_when_the_rule_is_unknown(
-    tmp_path: Path, http_server: HTTPTestServer
+    tmp_path: Path, http_server: HTTPTestServer, cli: CLI
 ) -> None:
     path = setup(tmp_path, http_server)
-    out = ww("explain", "--config", str(path), "--rule", "nope", "--text", "x")
+    out = cli("explain", "--config", str(path), "--rule", "nope", "--text", "x")
     assert out.returncode == 2 and "rules: w" in out.stderr

@@ -20,6 +20,7 @@ from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import cli
 from weightwatch import config as config_mod
+from weightwatch.errors import ConfigError
 from weightwatch.matching import story
 from weightwatch.service.once import run_once
 from weightwatch.storage.store import Storage, migrations
@@ -313,6 +314,7 @@ def hit(rule: str, title: str, source: str = "s", **kw: object) -> NewHit:
     )
 
 
+@pytest.mark.integration
 def test_story_candidates_are_blocked_by_word_rule_and_window(tmp_path: Path) -> None:
     s = Storage(tmp_path / "ww.db")
     s.ensure_sources([("s", "https://a.example/feed")])
@@ -344,6 +346,7 @@ def test_story_candidates_are_blocked_by_word_rule_and_window(tmp_path: Path) ->
     s.close()
 
 
+@pytest.mark.integration
 def test_a_story_started_in_the_same_poll_gets_its_members(tmp_path: Path) -> None:
     s = Storage(tmp_path / "ww.db")
     s.ensure_sources([("s", "https://a.example/feed")])
@@ -365,6 +368,7 @@ def test_a_story_started_in_the_same_poll_gets_its_members(tmp_path: Path) -> No
     s.close()
 
 
+@pytest.mark.integration
 def test_migration_backfills_the_story_index_of_existing_hits(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
@@ -507,6 +511,6 @@ def test_on_update_is_validated(tmp_path: Path) -> None:
         'on_update = "loud"\n',
         encoding="utf-8",
     )
-    with pytest.raises(config_mod.ConfigError) as err:
+    with pytest.raises(ConfigError) as err:
         config_mod.load(path, env={})
     assert 'rule[0].on_update: expected "silent", "digest" or "alert"' in str(err.value)

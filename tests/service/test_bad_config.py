@@ -5,22 +5,22 @@ alerting (issue 10, item 4); feed credentials never reach status, the log or the
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from daemon_harness import wait_for
+from daemon_harness import OLD, daemon_config, news, polled, start, wait_for
 from feedgen import rss
 from servers import HTTPTestServer, WebhookReceiver
-from service.test_daemon import OLD, daemons, news, polled, start, write_config  # noqa: F401
 from weightwatch.cli import main
 
-BAD = {
+BAD: dict[str, Callable[[str], str]] = {
     "nested parentheses": lambda good: good.replace(
-        "query = '", "query = '" + "(" * 200, 1
-    ).replace("'\nnotify", ")" * 200 + "'\nnotify", 1),
-    "a NOT chain": lambda good: good.replace("query = '", "query = 'a " + "NOT " * 3000, 1),
+        'query = "', 'query = "' + "(" * 200, 1
+    ).replace('"\nnotify', ")" * 200 + '"\nnotify', 1),
+    "a NOT chain": lambda good: good.replace('query = "', 'query = "a ' + "NOT " * 3000, 1),
     "deep TOML": lambda good: good + "x = " + "[" * 10000 + "]" * 10000 + "\n",
     "a failing template": lambda good: good + "title = '{{ 1/0 }}'\n",
     "a huge duration": lambda good: good.replace(
@@ -34,22 +34,23 @@ def test_sighup_with_hostile_files_keeps_the_daemon_alerting_on_the_old_config(
     tmp_path: Path,
     http_server: HTTPTestServer,
     webhook: WebhookReceiver,
-    daemons: list[Any],  # noqa: F811
+    daemons: list[Any],
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
-        {"lab": http_server.url("/lab.xml")},
-        webhook.apprise_url,
-    )
+    path = daemon_config(tmp_path, {"lab": http_server.url("/lab.xml")}, webhook.apprise_url)
     d = start(daemons, path, tmp_path)
     d.wait_ready()
     good = path.read_text(encoding="utf-8")
     for count, (what, make) in enumerate(BAD.items(), start=1):
-        path.write_text(make(good), encoding="utf-8")
+        bad = make(good)
+        assert bad != good, what  # the recipe applies to this config
+        path.write_text(bad, encoding="utf-8")
         d.signal(signal.SIGHUP)
-        wait_for(lambda n=count: d.log.count("Reload refused") >= n, 10, f"refusal of {what}")
+
+        def refused(n: int = count) -> bool:
+            return d.log.count("Reload refused") >= n
+
+        wait_for(refused, 10, f"refusal of {what}")
         assert d.proc.poll() is None, what
     assert "Traceback" not in d.log
     wait_for(lambda: polled(http_server, "/lab.xml"), 10, "the first poll")
@@ -68,10 +69,7 @@ def test_feed_credentials_from_the_environment_appear_nowhere(
     monkeypatch.setenv("FEED_TOKEN", "tok3nvalue99")
     http_server.set("/lab.xml", rss([OLD]))
     url = http_server.url("/lab.xml").replace("http://", "http://alice:${FEED_PASS}@")
-    db = tmp_path / "ww.db"
-    path = write_config(
-        tmp_path / "c.toml", db, {"lab": url + "?token=${FEED_TOKEN}"}, "console://"
-    )
+    path = daemon_config(tmp_path, {"lab": url + "?token=${FEED_TOKEN}"}, "console://")
     assert main(["-v", "once", "-c", str(path)]) == 0
     assert main(["status", "-c", str(path)]) == 0
     assert main(["status", "--json", "-c", str(path)]) == 0

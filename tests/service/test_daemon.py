@@ -9,80 +9,39 @@ import itertools
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from daemon_harness import DaemonProcess, wait_for
+from builders import CLI, db_rows
+from daemon_harness import OLD, RULE, daemon_config, news, polled, start, wait_for
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver, silent
 
-RULE = 'OpenAI AND ("release weights" OR "open-weight")'
-OLD = Entry("Quarterly update on robot arms", "https://lab.example/robots", guid="r1")
+
+def last_polls(tmp_path: Path) -> dict[str, str | None]:
+    """Each source's last recorded poll: written with the alerts that poll queued, if any."""
+    return {name: at for name, at in db_rows(tmp_path, "SELECT name, last_poll FROM sources")}
 
 
-def news(n: int, source: str = "lab") -> Entry:
-    return Entry(
-        f"OpenAI releases weights for model number {n} from {source}",
-        f"https://{source}.example/model-{n}",
-        guid=f"{source}-{n}",
-    )
+def open_alerts(tmp_path: Path) -> int:
+    """Alerts the daemon may still send (pending or held)."""
+    rows = db_rows(tmp_path, "SELECT count(*) FROM alerts WHERE status IN ('pending', 'held')")
+    return int(rows[0][0])
 
 
-def write_config(
-    path: Path,
-    db: Path,
-    sources: dict[str, str],
-    hook: str,
-    rules: list[tuple[str, str]] | None = None,
-    timeout: str = "3s",
-) -> Path:
-    lines = [
-        "[settings]",
-        f'database = "{db.as_posix()}"',
-        'interval = "5s"',
-        f'timeout = "{timeout}"',
-        "[channels]",
-        f'hook = "{hook}"',
-    ]
-    for name, url in sources.items():
-        lines += ["[[source]]", f'name = "{name}"', f'url = "{url}"']
-    for name, query in rules or [("oa", RULE)]:
-        lines += ["[[rule]]", f'name = "{name}"', f"query = '{query}'", 'notify = ["hook"]']
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for d in started:
-        d.close()
-
-
-def start(daemons: list[DaemonProcess], config: Path, tmp: Path, **kw: Any) -> DaemonProcess:
-    d = DaemonProcess(config, tmp, **kw)
-    daemons.append(d)
-    return d
-
-
-def polled(server: HTTPTestServer, path: str, times: int = 1) -> bool:
-    return len(server.hits(path)) >= times
+def settled(tmp_path: Path, since: dict[str, str | None]) -> bool:
+    """Every source has recorded a poll after ``since`` and no alert is left to send."""
+    now = last_polls(tmp_path)
+    return all(now[name] != at for name, at in since.items()) and open_alerts(tmp_path) == 0
 
 
 def test_daemon_is_ready_and_alerts_a_new_item_once(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
-    cfg = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    cfg = daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml")},
         webhook.apprise_url,
     )
@@ -109,17 +68,15 @@ def test_sighup_picks_up_an_added_rule_and_source_without_realerting(
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
     http_server.set("/new.xml", rss([Entry("Robots: arms race", "https://new.example/arms")]))
-    path, db = tmp_path / "c.toml", tmp_path / "ww.db"
-    write_config(path, db, {"lab": http_server.url("/lab.xml")}, webhook.apprise_url)
+    path = daemon_config(tmp_path, {"lab": http_server.url("/lab.xml")}, webhook.apprise_url)
     d = start(daemons, path, tmp_path)
     d.wait_ready()
     wait_for(lambda: polled(http_server, "/lab.xml"), 10, "the first poll")
     http_server.set("/lab.xml", rss([news(1), OLD]))
     wait_for(lambda: webhook.received, 15, "the first alert")
 
-    write_config(
-        path,
-        db,
+    daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml"), "new": http_server.url("/new.xml")},
         webhook.apprise_url,
         rules=[("oa", RULE), ("robots", "robot OR robots OR arms")],
@@ -137,7 +94,11 @@ def test_sighup_picks_up_an_added_rule_and_source_without_realerting(
         rss([Entry("Robot arms learn to fold laundry", "https://new.example/fold")]),
     )
     wait_for(lambda: len(webhook.received) >= 2, 15, "an alert from the added rule")
-    time.sleep(6)
+    # A repeat would be queued by a later poll: wait for one of each source, and for every
+    # queued alert to be sent, before asserting there is none.
+    before = last_polls(tmp_path)
+    wait_for(lambda: settled(tmp_path, before), 20, "a poll of each source, all alerts sent")
+    assert db_rows(tmp_path, "SELECT count(*) FROM alerts") == [(2,)]
     assert len(webhook.received) == 2
     assert "robots" in webhook.received[1]["title"]
     assert d.stop() == 0
@@ -147,9 +108,8 @@ def test_sighup_with_a_broken_config_keeps_the_old_one_and_logs_why(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml")},
         webhook.apprise_url,
     )
@@ -171,9 +131,8 @@ def test_failing_source_backs_off_and_recovers(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/flaky.xml", b"down", status=500, content_type="text/plain")
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"flaky": http_server.url("/flaky.xml")},
         webhook.apprise_url,
     )
@@ -202,9 +161,8 @@ def test_hanging_source_does_not_delay_others_and_sigterm_stops_within_10s(
     try:
         hang.set("/hang.xml", handler=silent(limit=60))
         http_server.set("/lab.xml", rss([OLD]))
-        path = write_config(
-            tmp_path / "c.toml",
-            tmp_path / "ww.db",
+        path = daemon_config(
+            tmp_path,
             {"hang": hang.url("/hang.xml"), "lab": http_server.url("/lab.xml")},
             webhook.apprise_url,
             timeout="60s",  # the hang is cut by SIGTERM, not by the fetch deadline
@@ -226,7 +184,7 @@ def test_kill_9_then_restart_loses_no_alert_and_repeats_at_most_one(
     servers = [HTTPTestServer(host=f"127.0.0.{n}") for n in range(2, 8)]
     try:
         urls = {f"s{n}": s.set("/f.xml", rss([OLD])) for n, s in enumerate(servers)}
-        path = write_config(tmp_path / "c.toml", tmp_path / "ww.db", urls, webhook.apprise_url)
+        path = daemon_config(tmp_path, urls, webhook.apprise_url)
         d = start(daemons, path, tmp_path)
         d.wait_ready()
         wait_for(lambda: all(polled(s, "/f.xml") for s in servers), 10, "first polls")
@@ -240,7 +198,8 @@ def test_kill_9_then_restart_loses_no_alert_and_repeats_at_most_one(
         d2 = start(daemons, path, tmp_path)
         d2.wait_ready()
         wait_for(lambda: len({r["title"] for r in webhook.received}) >= 18, 40, "all 18 alerts")
-        time.sleep(6)
+        # A repeat can only come from an alert still open: wait until none is.
+        wait_for(lambda: open_alerts(tmp_path) == 0, 20, "every alert sent")
         assert d2.stop() == 0
     finally:
         for s in servers:
@@ -254,9 +213,8 @@ def test_watchdog_pings_arrive_at_about_half_of_watchdog_usec(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml")},
         webhook.apprise_url,
     )
@@ -270,28 +228,26 @@ def test_watchdog_pings_arrive_at_about_half_of_watchdog_usec(
     assert d.stop() == 0
 
 
-def test_config_error_at_start_exits_78_listing_the_problems(tmp_path: Path) -> None:
+def test_config_error_at_start_exits_78_listing_the_problems(tmp_path: Path, cli: CLI) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[settings]\ninterval = "often"\n[[rule]]\nname = "r"\n', encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "run", "--config", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = cli("run", "--config", str(bad), timeout=30)
     assert result.returncode == 78
     assert "settings.interval" in result.stderr
     assert "rule[0]" in result.stderr
 
 
 def test_status_shows_each_source_while_the_daemon_runs(
-    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
+    tmp_path: Path,
+    http_server: HTTPTestServer,
+    webhook: WebhookReceiver,
+    daemons: list[Any],
+    cli: CLI,
 ) -> None:
     http_server.set("/lab.xml", rss([OLD]))
     http_server.set("/down.xml", b"no", status=503, content_type="text/plain")
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"lab": http_server.url("/lab.xml"), "down": http_server.url("/down.xml")},
         webhook.apprise_url,
     )
@@ -300,24 +256,14 @@ def test_status_shows_each_source_while_the_daemon_runs(
     wait_for(
         lambda: polled(http_server, "/down.xml") and polled(http_server, "/lab.xml"), 15, "polls"
     )
-    time.sleep(0.5)
-    out = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "status", "--config", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    wait_for(lambda: all(last_polls(tmp_path).values()), 10, "both polls recorded")
+    out = cli("status", "--config", str(path), "--json", timeout=30)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     rows = {s["name"]: s for s in data["sources"]}
     assert rows["lab"]["result"] == "ok" and rows["lab"]["next_due"]
     assert rows["down"]["result"] == "error" and rows["down"]["consecutive_failures"] >= 1
-    human = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "status", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    human = cli("status", "--config", str(path), timeout=30)
     assert "error 503" in human.stdout
     assert d.stop() == 0
 
@@ -326,9 +272,8 @@ def test_logs_use_journald_priorities_when_stderr_is_the_journal(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, daemons: list[Any]
 ) -> None:
     http_server.set("/down.xml", b"no", status=500, content_type="text/plain")
-    path = write_config(
-        tmp_path / "c.toml",
-        tmp_path / "ww.db",
+    path = daemon_config(
+        tmp_path,
         {"down": http_server.url("/down.xml")},
         webhook.apprise_url,
     )

@@ -119,6 +119,7 @@ def sent_titles(path: Path) -> set[str]:
         storage.close()
 
 
+@pytest.mark.system
 def test_a_send_that_cannot_be_recorded_is_never_repeated_and_is_recorded_when_space_returns(
     setup: Setup, tiny_fs: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -159,6 +160,7 @@ def test_a_send_that_cannot_be_recorded_is_never_repeated_and_is_recorded_when_s
     assert {"a0", "a1", "a2", "b0", "b1", "b2"} <= sent_titles(cfg.settings.database)
 
 
+@pytest.mark.system
 def test_the_daemon_on_a_full_disk_sends_each_alert_once_and_says_so_in_its_status(
     setup: Setup, tiny_fs: Path
 ) -> None:

@@ -22,6 +22,7 @@ from weightwatch import config as config_mod
 from weightwatch.errors import ParseError
 from weightwatch.service.once import run_once
 from weightwatch.sources import page
+from weightwatch.types import PageResult
 
 HTML = "text/html; charset=utf-8"
 EVIL_TEXT = "a" * 30 + "!"
@@ -47,9 +48,10 @@ def test_the_pattern_that_froze_stdlib_re_now_finishes_at_once() -> None:
     worker.join(5)
     assert not worker.is_alive(), "the ignore pattern froze the extraction"
     assert time.monotonic() - started < 5
-    assert result and isinstance(result[0], page.PageResult)
+    assert result and isinstance(result[0], PageResult)
 
 
+@pytest.mark.system  # waits out real time limits (seconds)
 def test_a_runaway_ignore_pattern_is_a_clear_error_naming_it_within_seconds() -> None:
     started = time.monotonic()
     with pytest.raises(ParseError) as caught:
@@ -65,6 +67,7 @@ def test_a_runaway_ignore_pattern_is_a_clear_error_naming_it_within_seconds() ->
     assert "ignore pattern" in message and "took longer than" in message
 
 
+@pytest.mark.system  # waits out real time limits (seconds)
 def test_a_runaway_pattern_fails_only_its_own_source_and_the_others_still_poll(
     tmp_path: Path, http_server: HTTPTestServer
 ) -> None:

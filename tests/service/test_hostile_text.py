@@ -66,6 +66,7 @@ def assert_clean(text: str) -> None:
         assert char not in text, f"{char!r} in {text!r}"
 
 
+@pytest.mark.system
 def test_feed_and_page_escapes_are_stripped_before_storage_and_alerts(
     tmp_path: Path, http_server: HTTPTestServer
 ) -> None:
@@ -102,6 +103,7 @@ def test_feed_and_page_escapes_are_stripped_before_storage_and_alerts(
         assert_clean(out.stdout)
 
 
+@pytest.mark.system
 def test_hits_alerts_and_status_escape_controls_already_in_the_database(
     tmp_path: Path, http_server: HTTPTestServer
 ) -> None:

@@ -15,6 +15,8 @@ import sys
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
+
 from servers import HTTPTestServer
 from weightwatch.service import systemd
 
@@ -45,6 +47,7 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.system
 def test_urllib3_header_warning_for_a_channel_shows_no_env_token(
     tmp_path: Path, http_server: HTTPTestServer
 ) -> None:

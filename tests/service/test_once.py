@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from builders import OPENAI_RULE, db_rows, one_source, write_config
 from feedgen import Entry, rss
 from servers import (
@@ -280,6 +282,7 @@ def test_broken_sources_are_recorded_and_the_others_still_alert(
             {"hook": [webhook.apprise_url]},
             [{"name": "oa", "query": OPENAI_RULE, "notify": ["hook"]}],
             settings='max_body = "1MB"',
+            timeout="1s",
         )
         run_once(cfg)
         http_server.set("/good.xml", rss([NEWS, OLD]))
@@ -297,7 +300,7 @@ def test_broken_sources_are_recorded_and_the_others_still_alert(
     assert "500" in status["e500"].error
     assert "404" in status["e404"].error
     assert "JavaScript" in status["html"].error
-    assert elapsed < 3 + 2.5  # the fetch deadline is 3 s; all sources polled concurrently
+    assert elapsed < 1 + 2.5  # the fetch deadline is 1 s; all sources polled concurrently
     rows = dict(db_rows(tmp_path, "SELECT name, consecutive_failures FROM sources"))
     assert rows["trickle"] == 2 and rows["good"] == 0
     assert "2 failed" not in summary.render()
@@ -342,26 +345,16 @@ def test_secrets_in_channel_urls_never_reach_the_output_or_database(
 ) -> None:
     http_server.set("/a.xml", rss([OLD]))
     secret = "s3cr3t-token-value"
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[settings]
-database = "{(tmp_path / "ww.db").as_posix()}"
-timeout = "3s"
-[channels]
-hook = "json://127.0.0.1:{webhook.port}/hook?+X-Token=${{HOOK_TOKEN}}"
-down = "json://user:${{HOOK_TOKEN}}@127.0.0.1:9/nothing-listens"
-[[source]]
-name = "a"
-url = "{http_server.url("/a.xml")}"
-[[rule]]
-name = "oa"
-query = 'OpenAI'
-notify = ["hook", "down"]
-""",
-        encoding="utf-8",
+    cfg = write_config(
+        tmp_path,
+        {"a": http_server.url("/a.xml")},
+        {
+            "hook": f"json://127.0.0.1:{webhook.port}/hook?+X-Token=${{HOOK_TOKEN}}",
+            "down": "json://user:${HOOK_TOKEN}@127.0.0.1:9/nothing-listens",
+        },
+        [{"name": "oa", "query": "OpenAI", "notify": ["hook", "down"]}],
+        env={"HOOK_TOKEN": secret},
     )
-    cfg = config_mod.load(path, env={"HOOK_TOKEN": secret})
     run_once(cfg)
     http_server.set("/a.xml", rss([NEWS, OLD]))
     summary = run_once(cfg)
@@ -374,6 +367,7 @@ notify = ["hook", "down"]
     assert secret not in dump
 
 
+@pytest.mark.system  # waits out real time limits (seconds)
 def test_once_keeps_host_spacing_between_requests_to_one_host(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
 ) -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +9,8 @@ from typing import Any
 
 import pytest
 
+import builders
+from builders import CLI, db_rows
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import config as config_mod
@@ -33,31 +31,14 @@ def write_config(
     rules: list[dict[str, Any]] | None = None,
     settings: str = "",
 ) -> config_mod.Config:
-    lines = [
-        "[settings]",
-        f'database = "{(tmp_path / "ww.db").as_posix()}"',
-        'timeout = "3s"',
+    """``sources`` alerting the webhook ("hook") by ``rules`` (the open-weights rule)."""
+    return builders.write_config(
+        tmp_path,
+        sources,
+        {"hook": webhook.apprise_url},
+        rules if rules is not None else [WEIGHTS_RULE],
         settings,
-        "[channels]",
-        f'hook = "{webhook.apprise_url}"',
-    ]
-    for source in sources:
-        lines.append("[[source]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in source.items()]
-    for rule in rules if rules is not None else [WEIGHTS_RULE]:
-        lines.append("[[rule]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in rule.items()]
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return config_mod.load(path, env={})
-
-
-def db_rows(tmp_path: Path, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(tmp_path / "ww.db")
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
+    )
 
 
 def fixture(name: str) -> str:
@@ -271,7 +252,7 @@ def test_a_javascript_shell_fails_with_a_clear_message(
 
 
 def test_auto_reads_feeds_as_feeds_and_check_shows_what_each_source_is(
-    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
+    tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver, cli: CLI
 ) -> None:
     feed = http_server.set("/feed.xml", rss([Entry("Hello", "https://x.example/1")]))
     page = http_server.set("/blog/", blog_with(), content_type=HTML)
@@ -287,13 +268,7 @@ def test_auto_reads_feeds_as_feeds_and_check_shows_what_each_source_is(
     outcome = {o.source: o for o in summary.sources}
     assert outcome["strict"].status == "error"  # kind = "feed" refuses an HTML page
     assert "HTML page" in outcome["strict"].error
-    result = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "check", "--config", str(cfg.path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    result = cli("check", "--config", str(cfg.path))
     assert result.returncode == 0, result.stderr
     assert "feed    every 15m  auto (rss)  " in result.stdout
     assert "page    every 15m  auto (page)  " in result.stdout
@@ -365,20 +340,14 @@ def test_a_redesign_is_recorded_without_a_flood(
 
 
 def test_discover_finds_and_checks_the_feeds_of_a_page(
-    http_server: HTTPTestServer,
+    http_server: HTTPTestServer, cli: CLI
 ) -> None:
     feed_url = http_server.url("/feed/")
     page = blog_with().replace("https://lab.example/feed/", feed_url)
     page = page.replace("https://lab.example/comments/feed/", http_server.url("/comments/"))
     url = http_server.set("/blog/", page, content_type=HTML)
     http_server.set("/feed/", rss([Entry("Hello", "https://x.example/1")], title="Aurora Lab"))
-    result = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "discover", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+    result = cli("discover", url)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "1 feed (each fetched and read):" in out
@@ -391,14 +360,8 @@ def test_discover_finds_and_checks_the_feeds_of_a_page(
     config_mod.parse("\n".join(x for x in out.splitlines() if not x.startswith(skip)), env={})
 
 
-def test_discover_reports_a_fetch_failure(http_server: HTTPTestServer) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "weightwatch", "discover", http_server.url("/missing")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+def test_discover_reports_a_fetch_failure(http_server: HTTPTestServer, cli: CLI) -> None:
+    result = cli("discover", http_server.url("/missing"))
     assert result.returncode == 1
     assert "404" in result.stdout
 

@@ -74,6 +74,7 @@ def status_json(tmp_path: Path) -> dict[str, object]:
     return source
 
 
+@pytest.mark.system
 def test_a_template_failing_on_a_linkless_item_sends_the_default_message_and_warns_once(
     tmp_path: Path,
     http_server: HTTPTestServer,
@@ -102,6 +103,7 @@ def test_a_template_failing_on_a_linkless_item_sends_the_default_message_and_war
     assert (row["result"], row["consecutive_failures"]) == ("ok", 0)
 
 
+@pytest.mark.system
 def test_a_poll_that_fails_after_fetching_shows_as_a_failure_of_its_source_in_status(
     tmp_path: Path,
     http_server: HTTPTestServer,

@@ -6,9 +6,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from builders import write_config
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
-from weightwatch import config as config_mod
 from weightwatch.service.once import run_once
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -17,25 +17,13 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 def test_old_item_text_is_pruned_but_the_item_is_never_new_again(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
 ) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(
-        f"""
-[settings]
-database = "{(tmp_path / "ww.db").as_posix()}"
-retention = "7d"
-[channels]
-hook = "{webhook.apprise_url}"
-[[source]]
-name = "a"
-url = "{http_server.url("/f.xml")}"
-[[rule]]
-name = "r"
-query = "weights"
-notify = ["hook"]
-""",
-        encoding="utf-8",
+    cfg = write_config(
+        tmp_path,
+        {"a": http_server.url("/f.xml")},
+        {"hook": webhook.apprise_url},
+        [{"name": "r", "query": "weights", "notify": ["hook"]}],
+        'retention = "7d"',
     )
-    cfg = config_mod.load(path, env={})
     old = Entry("Old news", "https://a.example/old", guid="old", text="long text about weights")
     http_server.set("/f.xml", rss([old]))
     run_once(cfg, now=lambda: T0)

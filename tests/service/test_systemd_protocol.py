@@ -8,9 +8,12 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+
 from weightwatch.service.systemd import JournalFormatter, Notifier
 
 
+@pytest.mark.integration
 def test_notifier_sends_datagrams_to_the_notify_socket(tmp_path: Path) -> None:
     path = tmp_path / "n.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
@@ -28,6 +31,7 @@ def test_notifier_sends_datagrams_to_the_notify_socket(tmp_path: Path) -> None:
         n.close()
 
 
+@pytest.mark.integration
 def test_notifier_reaches_an_abstract_socket() -> None:
     name = f"weightwatch-test-{os.getpid()}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

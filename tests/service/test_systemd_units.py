@@ -52,6 +52,7 @@ def test_system_unit_keeps_state_and_config_in_systemd_directories() -> None:
     assert service["DynamicUser"] == "yes"
 
 
+@pytest.mark.system
 @needs_analyze
 @pytest.mark.parametrize("name", ["weightwatch.service", "weightwatch-user.service"])
 def test_systemd_analyze_verify_prints_nothing(tmp_path: Path, name: str) -> None:
@@ -64,6 +65,7 @@ def test_systemd_analyze_verify_prints_nothing(tmp_path: Path, name: str) -> Non
     assert result.stdout.strip() == "" and result.stderr.strip() == ""
 
 
+@pytest.mark.system
 @needs_analyze
 def test_system_unit_is_rated_ok_by_systemd_analyze_security(tmp_path: Path) -> None:
     unit = unit_with_real_binary(tmp_path, "weightwatch.service")

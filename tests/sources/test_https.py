@@ -88,6 +88,7 @@ def fetcher() -> Iterator[Fetcher]:
     f.close()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
 def test_a_feed_over_https_is_fetched_when_its_ca_is_trusted(
     ca_file: Path, https_server: HTTPTestServer, fetcher: Fetcher, host: str
@@ -98,6 +99,7 @@ def test_a_feed_over_https_is_fetched_when_its_ca_is_trusted(
     assert response.url.startswith(f"https://{host}:")
 
 
+@pytest.mark.integration
 def test_an_untrusted_certificate_is_refused_saying_certificate_verify_failed(
     untrusted: None, https_server: HTTPTestServer, fetcher: Fetcher
 ) -> None:
@@ -111,6 +113,7 @@ def test_an_untrusted_certificate_is_refused_saying_certificate_verify_failed(
     assert https_server.hits("/feed.xml") == []  # no request was sent over it
 
 
+@pytest.mark.integration
 def test_a_certificate_for_another_host_is_refused_as_a_hostname_mismatch(
     ca: trustme.CA, ca_file: Path, fetcher: Fetcher
 ) -> None:
@@ -125,6 +128,7 @@ def test_a_certificate_for_another_host_is_refused_as_a_hostname_mismatch(
     assert "Hostname mismatch" in message and "'localhost'" in message
 
 
+@pytest.mark.integration
 def test_an_expired_certificate_is_refused_as_expired(
     ca: trustme.CA, ca_file: Path, fetcher: Fetcher
 ) -> None:
@@ -155,6 +159,7 @@ def test_a_permanent_redirect_from_http_to_https_is_followed_and_remembered(
     assert response.permanent_url == target
 
 
+@pytest.mark.integration
 def test_a_handshake_that_never_gets_an_answer_is_cut_at_the_deadline(
     untrusted: None,
 ) -> None:
@@ -175,6 +180,7 @@ def test_a_handshake_that_never_gets_an_answer_is_cut_at_the_deadline(
     assert "did not answer within 1.5 s" in message
 
 
+@pytest.mark.integration
 def test_once_over_https_alerts_to_an_https_webhook_when_the_ca_is_trusted(
     ca: trustme.CA, ca_file: Path, https_server: HTTPTestServer, tmp_path: Path
 ) -> None:
@@ -195,6 +201,7 @@ def test_once_over_https_alerts_to_an_https_webhook_when_the_ca_is_trusted(
 
 
 # urllib3 warns about every unverified request; the suite turns warnings into errors.
+@pytest.mark.integration
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_an_https_channel_with_an_untrusted_ca_fails_unless_it_says_verify_no(
     ca: trustme.CA, untrusted: None, tmp_path: Path

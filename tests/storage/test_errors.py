@@ -26,6 +26,7 @@ def _full_error(storage: Storage, tries: int = 10_000) -> StorageError:
     raise AssertionError("the disk never filled")
 
 
+@pytest.mark.integration
 def test_a_full_database_raises_a_storage_error_not_cannot_rollback(tmp_path: Path) -> None:
     # max_page_count makes SQLite answer SQLITE_FULL and roll back by itself, as a full
     # disk does: the ROLLBACK that followed used to raise "cannot rollback" instead.
@@ -64,6 +65,7 @@ def tiny_fs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+@pytest.mark.system
 def test_a_full_disk_raises_a_storage_error_and_the_database_works_once_space_returns(
     tiny_fs: Path,
 ) -> None:
@@ -105,6 +107,7 @@ def _read_only(path: Path) -> Callable[[], None]:
     return remount
 
 
+@pytest.mark.system
 def test_writing_to_a_read_only_database_raises_a_storage_error_naming_it(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -124,6 +127,7 @@ def test_writing_to_a_read_only_database_raises_a_storage_error_naming_it(
         undo()
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("opener", [Storage, Storage.open_read_only], ids=["write", "read"])
 def test_a_corrupt_file_raises_a_storage_error_that_says_so(
     tmp_path: Path, opener: Callable[[Path], Storage]
@@ -153,6 +157,7 @@ READS: list[tuple[str, Callable[[Storage], Any]]] = [
 ]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("name", "call"), READS, ids=[n for n, _ in READS])
 def test_every_method_converts_sqlite_errors(
     tmp_path: Path, name: str, call: Callable[[Storage], Any]
@@ -164,6 +169,7 @@ def test_every_method_converts_sqlite_errors(
     assert str(tmp_path / "ww.db") in str(caught.value)
 
 
+@pytest.mark.integration
 def test_an_error_in_a_transaction_block_rolls_back_and_keeps_its_type(tmp_path: Path) -> None:
     storage = filled(tmp_path / "ww.db")
     with pytest.raises(KeyError), storage.transaction() as conn:

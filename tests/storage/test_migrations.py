@@ -56,6 +56,7 @@ def _database_at_0004(path: Path) -> None:
     conn.close()
 
 
+@pytest.mark.integration
 def test_a_database_of_migration_0004_migrates_and_keeps_its_data(tmp_path: Path) -> None:
     path = tmp_path / "ww.db"
     _database_at_0004(path)

@@ -49,6 +49,7 @@ def test_a_reading_command_without_a_database_says_so_and_creates_none(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("argv", READERS, ids=" ".join)
 def test_a_reading_command_works_while_a_writer_holds_the_database(
     tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
@@ -69,6 +70,7 @@ def test_a_reading_command_works_while_a_writer_holds_the_database(
         assert "OpenAI releases weights" in out
 
 
+@pytest.mark.integration
 def test_alerts_retry_still_opens_the_database_for_writing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -78,6 +80,7 @@ def test_alerts_retry_still_opens_the_database_for_writing(
     assert "Requeued 0 failed alert(s)" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_read_only_opening_refuses_an_older_schema_and_leaves_it_alone(tmp_path: Path) -> None:
     path = tmp_path / "ww.db"
     conn = sqlite3.connect(path)
@@ -92,6 +95,7 @@ def test_read_only_opening_refuses_an_older_schema_and_leaves_it_alone(tmp_path:
     assert "story_words" not in tables and "alerts" in tables  # not migrated
 
 
+@pytest.mark.integration
 def test_read_only_opening_refuses_a_newer_schema(tmp_path: Path) -> None:
     path = tmp_path / "ww.db"
     filled(path).close()
@@ -106,6 +110,7 @@ def test_read_only_opening_refuses_a_newer_schema(tmp_path: Path) -> None:
         Storage.open_read_only(path)
 
 
+@pytest.mark.integration
 def test_read_only_storage_reads_and_cannot_write(tmp_path: Path) -> None:
     path = tmp_path / "ww.db"
     filled(path).close()

@@ -70,58 +70,6 @@ def one_of(values: Sequence[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def _missing_parts(url: str) -> str | None:
-    """Why a URL Apprise accepts still cannot work: a port out of range, or a part its
-    service requires missing (``ntfy://`` without a topic).
-
-    The required parts come from Apprise itself: each plugin lists its URL ``templates``
-    (``{schema}://{host}/{targets}``) and its ``template_tokens`` (``required: True``,
-    ``map_to``); the URL must fill every required token of at least one template.
-    """
-    netloc = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
-    port = re.fullmatch(r".*:(\d+)", netloc)
-    if port and not 1 <= int(port.group(1)[:6]) <= 65535:
-        return f"has the port {port.group(1)[:12]}; a port is from 1 to 65535"
-    import apprise
-
-    try:
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-        if plugin is None:
-            return None
-        cls = type(plugin)
-        parsed = cls.parse_url(url) or {}
-        tokens: dict[str, dict[str, Any]] = dict(getattr(cls, "template_tokens", {}) or {})
-        templates: tuple[str, ...] = tuple(getattr(cls, "templates", ()) or ())
-    except Exception:
-        return None
-    if not templates:
-        return None
-    missing_sets = []
-    for template in templates:
-        missing = []
-        for name in re.findall(r"{(\w+)}", template):
-            token = tokens.get(name, {})
-            target = str(token.get("map_to", name))
-            if name == "schema" or not (
-                token.get("required") or tokens.get(target, {}).get("required")
-            ):
-                continue
-            value = parsed.get(target)
-            if isinstance(value, list | tuple | set):
-                value = [v for v in value if v]
-            if not value:
-                missing.append(str(token.get("name") or name))
-        if not missing:
-            return None
-        missing_sets.append(missing)
-    fewest = min(missing_sets, key=len)
-    return (
-        f"is missing what {cls.__name__.removeprefix('Notify')} needs: "
-        + ", ".join(fewest).lower()
-        + f" (see Apprise's page for {urlsplit(url).scheme}://)"
-    )
-
-
 def _at_most(key: Key, found: Any) -> str:
     why = f" ({key.why_max})" if key.why_max else ""
     return f"must be at most {key.bound(key.max or 0)}{why}, found {show(found)}"
@@ -567,9 +515,9 @@ class Checker:
             if not url:
                 self.add(entry_path, "is empty; expected a notification URL such as console://")
                 continue
-            from weightwatch.delivery.notify import check_url
+            from weightwatch.delivery.notify import check_url, missing_parts
 
-            why = check_url(url) or _missing_parts(url)
+            why = check_url(url) or missing_parts(url)
             if why:
                 if "$" in entry.split("://", 1)[0]:
                     # The scheme came from the environment: do not quote any of it.

@@ -55,6 +55,32 @@ def check_rules(
     return rules
 
 
+def _query_key(checker: Checker, value: Any, where: str) -> tuple[Query | None, str]:
+    """A rule's ``query`` parsed, and its text; None (its problem added) when unusable."""
+    if not isinstance(value, str):
+        checker.add(
+            where, f"expected a query string such as {RULE['query'].example}, found {show(value)}"
+        )
+        return None, ""
+    if not value.strip():
+        checker.add(where, "is empty; write a query or remove the key")
+        return None, ""
+    text = value.strip()
+    try:
+        parsed = _query.parse(value)
+    except QueryError as exc:
+        checker.add(where, f"{exc.message} at column {exc.column}")
+        return None, text
+    except (RecursionError, MemoryError):
+        checker.add(where, _too_deep())
+        return None, text
+    why = _unusable(parsed)
+    if why:
+        checker.add(where, why)
+        return None, text
+    return parsed, text
+
+
 def _rule_query(
     checker: Checker, raw: dict[str, Any], path: str, typos: set[str]
 ) -> tuple[Query | None, str]:
@@ -62,34 +88,11 @@ def _rule_query(
     ok = True
     text = ""
     if "query" in raw:
-        where = key_path(path, "query")
-        value = raw["query"]
-        if not isinstance(value, str):
-            checker.add(
-                where,
-                f"expected a query string such as {RULE['query'].example}, found {show(value)}",
-            )
-            ok = False
-        elif not value.strip():
-            checker.add(where, "is empty; write a query or remove the key")
+        parsed, text = _query_key(checker, raw["query"], key_path(path, "query"))
+        if parsed is None:
             ok = False
         else:
-            text = value.strip()
-            try:
-                parsed = _query.parse(value)
-            except QueryError as exc:
-                checker.add(where, f"{exc.message} at column {exc.column}")
-                ok = False
-            except (RecursionError, MemoryError):
-                checker.add(where, _too_deep())
-                ok = False
-            else:
-                why = _unusable(parsed)
-                if why:
-                    checker.add(where, why)
-                    ok = False
-                else:
-                    parts.append(parsed)
+            parts.append(parsed)
     limit = RULE["proximity"]  # words a quoted phrase's words may be apart
     proximity = raw.get("proximity", limit.default)
     if (

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from weightwatch.config import Rule, Source
+from weightwatch.config.model import Rule, Source
 from weightwatch.delivery.render import format_time
 from weightwatch.matching import query, story
 from weightwatch.types import Item
