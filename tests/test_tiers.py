@@ -58,7 +58,7 @@ def test_system_starting_a_process():
 
 
 def run_pytest(tmp_path: Path, tests: str, *args: str) -> subprocess.CompletedProcess[str]:
-    for name in ("conftest.py", "builders.py", "servers.py"):
+    for name in ("conftest.py", "builders.py", "servers.py", "daemon_harness.py", "feedgen.py"):
         shutil.copy(HERE / name, tmp_path / name)
     (tmp_path / "pytest.ini").write_text(INI, encoding="utf-8")
     (tmp_path / "test_sample.py").write_text(tests, encoding="utf-8")

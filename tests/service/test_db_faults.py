@@ -24,6 +24,8 @@ from weightwatch.errors import StorageError
 from weightwatch.service.once import run_once
 from weightwatch.storage import Storage
 
+pytestmark = pytest.mark.system
+
 ROOT = Path(__file__).resolve().parents[2]
 RULE = 'OpenAI AND "release weights"'
 OLD = Entry("Quarterly update on robot arms", "https://lab.example/robots", guid="r1")

@@ -22,6 +22,7 @@ EMPTY_ADVICE = (
 )
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("opener", [Storage, Storage.open_read_only], ids=["write", "read"])
 def test_an_empty_file_is_refused_and_left_as_it_is(
     tmp_path: Path, opener: Callable[[Path], Storage]
@@ -36,6 +37,7 @@ def test_an_empty_file_is_refused_and_left_as_it_is(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ww.db"]
 
 
+@pytest.mark.integration
 def test_a_new_database_leaves_no_temporary_file_behind(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "ww.db")
     storage.queue_alerts([alert("x")], now=NOW)
@@ -51,6 +53,7 @@ Storage(sys.argv[1]).close()
 """
 
 
+@pytest.mark.system
 def test_a_crash_while_creating_the_database_never_leaves_a_file_that_is_refused(
     tmp_path: Path,
 ) -> None:
@@ -91,6 +94,7 @@ def _applied(path: Path, name: str) -> None:
     storage.close()
 
 
+@pytest.mark.integration
 def test_the_writer_refuses_a_database_of_a_newer_schema_without_touching_it(
     tmp_path: Path,
 ) -> None:
@@ -107,6 +111,7 @@ def test_the_writer_refuses_a_database_of_a_newer_schema_without_touching_it(
     assert path.read_bytes() == before
 
 
+@pytest.mark.integration
 def test_a_corrupt_file_is_of_kind_damaged(tmp_path: Path) -> None:
     path = tmp_path / "ww.db"
     path.write_bytes(os.urandom(8192))
@@ -116,6 +121,7 @@ def test_a_corrupt_file_is_of_kind_damaged(tmp_path: Path) -> None:
     assert str(path) in str(caught.value)
 
 
+@pytest.mark.integration
 def test_a_database_in_a_directory_that_cannot_be_created_names_it(tmp_path: Path) -> None:
     blocker = tmp_path / "state"
     blocker.write_text("a file where the directory should be\n", encoding="utf-8")

@@ -243,8 +243,9 @@ class Decided:
 
 
 def story_mark(storage: Storage) -> int:
-    row = storage.conn.execute("SELECT COALESCE(MAX(id), 0) FROM hits").fetchone()
-    return int(row[0])
+    """The newest stored hit's id: a decision made on an earlier read still holds while
+    it is unchanged."""
+    return storage.last_hit_id()
 
 
 def read_story(

@@ -145,6 +145,11 @@ class Storage:
         rows = self._rows("SELECT * FROM sources WHERE name = ?", [name])
         return _source_state(rows[0]) if rows else None
 
+    def last_hit_id(self) -> int:
+        """The id of the newest hit (0 when there is none)."""
+        row = self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM hits").fetchone()
+        return int(row[0])
+
     def ensure_sources(self, sources: Iterable[tuple[str, str]]) -> None:
         """Add a row for each (name, url) not yet known; a changed URL resets validators.
 
