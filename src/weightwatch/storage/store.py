@@ -743,6 +743,7 @@ class Storage:
         if not found:
             return 0
         changed = 0
+        (secure,) = self.conn.execute("PRAGMA secure_delete").fetchone()
         self.conn.execute("PRAGMA secure_delete = ON")
         try:
             with self.transaction() as conn:
@@ -764,7 +765,7 @@ class Storage:
                 self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             with contextlib.suppress(sqlite3.Error):
-                self.conn.execute("PRAGMA secure_delete = OFF")
+                self.conn.execute(f"PRAGMA secure_delete = {int(secure)}")
         return changed
 
     def url_health(self, url_key: str) -> tuple[int, bool]:
