@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 
 from builders import OPENAI_RULE, db_rows, write_config
+from daemon_harness import DaemonProcess, wait_for
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch.delivery import routing
@@ -84,6 +86,26 @@ def test_alerts_an_older_weightwatch_queued_are_delivered_once_under_the_new_key
     assert db_rows(tmp_path, "SELECT url_key, consecutive_failures FROM url_health") == [(new, 0)]
     data = database_bytes(tmp_path / "ww.db")
     assert sha(url).encode() not in data and url.encode() not in data and b"S3CRET" not in data
+
+
+def test_the_daemon_re_keys_an_older_database_at_start_and_delivers_each_alert_once(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    url = secret_url(webhook)
+    database_before_the_salt(tmp_path / "ww.db", url)
+    write_config(tmp_path, {}, {"hook": [url]}, [{"name": "r", "query": "x", "notify": ["hook"]}])
+    daemon = DaemonProcess(tmp_path / "config.toml", tmp_path)
+    try:
+        daemon.wait_ready()
+        wait_for(lambda: len(webhook.received) >= 2, 20, "the two pending alerts")
+        time.sleep(6)  # another delivery pass (every 5 s): nothing is sent again
+        assert daemon.stop() == 0
+    finally:
+        daemon.close()
+    assert sorted(r["title"] for r in webhook.received) == ["first pending", "second pending"]
+    sent = db_rows(tmp_path, "SELECT COUNT(*) FROM alerts WHERE status = 'sent'")
+    assert sent == [(2,)]
+    assert sha(url).encode() not in database_bytes(tmp_path / "ww.db")
 
 
 def test_after_a_run_the_database_holds_neither_the_channel_url_nor_its_sha256(
