@@ -118,8 +118,10 @@ class _Salted:
     def __getattr__(self, name: str) -> Any:
         return getattr(routing, name)
 
-    def alerts_for(self, *args: Any) -> Any:
-        return routing.alerts_for(*args, self.salt)
+    def alerts_for(
+        self, item: Item, matches: Any, channels: Any, compile_template: Any
+    ) -> tuple[Any, ...]:
+        return routing.alerts_for(item, matches, channels, compile_template, self.salt)
 
 
 def store(storage: Storage, fresh: list[Item], made: list[NewHit]) -> float:

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
 from builders import OPENAI_RULE, db_rows, write_config
@@ -88,6 +89,7 @@ def test_alerts_an_older_weightwatch_queued_are_delivered_once_under_the_new_key
     assert sha(url).encode() not in data and url.encode() not in data and b"S3CRET" not in data
 
 
+@pytest.mark.system
 def test_the_daemon_re_keys_an_older_database_at_start_and_delivers_each_alert_once(
     tmp_path: Path, webhook: WebhookReceiver
 ) -> None:

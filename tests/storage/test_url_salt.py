@@ -7,12 +7,15 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
 from weightwatch.config import Channel
 from weightwatch.delivery import routing
 from weightwatch.storage import Storage
 from weightwatch.storage.migrations import migrations
+
+pytestmark = pytest.mark.integration  # real SQLite files
 
 STAMP = "2026-02-01T10:00:00+00:00"
 URL = "json://tok:S3CRET@127.0.0.1:9/hook"
