@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import random
 import subprocess
 import sys
@@ -43,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from story_cost import base_titles, headline, names
 from weightwatch.config import DEFAULT_TITLE_SIMILARITY, Channel, Rule
-from weightwatch.delivery import templates
+from weightwatch.delivery import routing, templates
 from weightwatch.matching import hits
 from weightwatch.matching.query import parse
 from weightwatch.storage.store import Storage
@@ -87,6 +88,12 @@ def items(size: int, seed: int) -> list[Item]:
 
 
 def decide(module: Any, storage: Storage, matches: hits.Matches) -> tuple[list[NewHit], float]:
+    salt = storage.url_salt
+    if "url_salt" in inspect.signature(module.decide).parameters:
+        salted: dict[str, Any] = {"url_salt": salt}
+    else:  # a revision from before the salt: its routing calls get it bound
+        module.routing = _Salted(salt)
+        salted = {}
     t = time.perf_counter()
     context = storage.story_context(matches.lookup(NOW, WINDOW))
     made: list[NewHit] = module.decide(
@@ -97,8 +104,24 @@ def decide(module: Any, storage: Storage, matches: hits.Matches) -> tuple[list[N
         templates=templates.cached,
         dedup_window=WINDOW,
         title_similarity=DEFAULT_TITLE_SIMILARITY,
+        **salted,
     )
     return made, time.perf_counter() - t
+
+
+class _Salted:
+    """``delivery.routing`` for a ``hits.py`` from before ``url_key`` took a salt."""
+
+    def __init__(self, salt: bytes) -> None:
+        self.salt = salt
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(routing, name)
+
+    def alerts_for(
+        self, item: Item, matches: Any, channels: Any, compile_template: Any
+    ) -> tuple[Any, ...]:
+        return routing.alerts_for(item, matches, channels, compile_template, self.salt)
 
 
 def store(storage: Storage, fresh: list[Item], made: list[NewHit]) -> float:

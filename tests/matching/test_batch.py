@@ -45,6 +45,7 @@ def decide(items: Sequence[Item]) -> list[NewHit]:
         source="s",
         channels={},
         templates=templates.cached,
+        url_salt=b"a fixed salt of 32 bytes, tests!",
         dedup_window=WINDOW,
         title_similarity=DEFAULT_TITLE_SIMILARITY,
     )

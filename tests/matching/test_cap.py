@@ -22,7 +22,8 @@ T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 PHONE = Channel("phone", ("json://127.0.0.1:9/a", "json://127.0.0.1:9/b"), ("a", "b"))
 MAIL = Channel("mail", ("json://127.0.0.1:9/mail",), ("mail",))
 CHANNELS = {c.name: c for c in (PHONE, MAIL)}
-A, B, M = (routing.url_key(u) for u in (*PHONE.urls, *MAIL.urls))
+SALT = b"a fixed salt of 32 bytes, tests!"  # Storage.url_salt
+A, B, M = (routing.url_key(u, SALT) for u in (*PHONE.urls, *MAIL.urls))
 
 
 def rule(name: str, notify: Sequence[str], **kw: object) -> Rule:
@@ -44,6 +45,7 @@ def decide(items: Sequence[Item], rules: Sequence[Rule], cap: int | None) -> lis
         source="flood",
         channels=CHANNELS,
         templates=templates.cached,
+        url_salt=SALT,
         dedup_window=0,
         title_similarity=DEFAULT_TITLE_SIMILARITY,
         max_alerts=cap,

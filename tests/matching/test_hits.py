@@ -26,6 +26,7 @@ PHONE = Channel("phone", ("json://127.0.0.1:9/phone",), ("json://127.0.0.1:9/pho
 MAIL = Channel("mail", ("json://127.0.0.1:9/mail",), ("json://127.0.0.1:9/mail",))
 OPS = Channel("ops", ("json://127.0.0.1:9/ops",), ("json://127.0.0.1:9/ops",))
 CHANNELS = {c.name: c for c in (PHONE, MAIL, OPS)}
+SALT = b"a fixed salt of 32 bytes, tests!"  # Storage.url_salt
 
 
 def rule(name: str, q: str = "weights", notify: Sequence[str] = ("phone",), **kw: object) -> Rule:
@@ -62,6 +63,7 @@ def decide(
         source="s",
         channels=CHANNELS,
         templates=templates.cached,
+        url_salt=SALT,
         dedup_window=window,
         title_similarity=DEFAULT_TITLE_SIMILARITY,
     )
@@ -323,7 +325,9 @@ def settle(
         max_failures=3,
         max_silence=24 * 3600.0,
     )
-    notices = routing.health_notices(OPS, event, source=SOURCE, state=state, update=update, now=now)
+    notices = routing.health_notices(
+        OPS, event, source=SOURCE, state=state, update=update, now=now, salt=SALT
+    )
     return update.health, event, len(notices)
 
 
@@ -365,12 +369,14 @@ def test_a_health_message_names_the_source_and_keeps_the_url_secret() -> None:
         before, update, new_items=0, stale_after=None, now=T0, max_failures=3, max_silence=1e9
     )
     (notice,) = routing.health_notices(
-        OPS, event, source=SOURCE, state=before, update=update, now=T0
+        OPS, event, source=SOURCE, state=before, update=update, now=T0, salt=SALT
     )
     assert notice.kind == "health" and notice.channel == "ops"
     assert "feed" in notice.title and "timed out" in notice.body and "pw" not in notice.body
     assert (
-        routing.health_notices(None, event, source=SOURCE, state=before, update=update, now=T0)
+        routing.health_notices(
+            None, event, source=SOURCE, state=before, update=update, now=T0, salt=SALT
+        )
         == []
     )
 

@@ -92,10 +92,11 @@ def setup(tiny_fs: Path) -> Iterator[Setup]:
             settings='ops = "ops"\n',
         )
         storage = Storage(cfg.settings.database)
+        salt = storage.url_salt
         for name, hook in hooks.items():
             storage.queue_alerts(
                 [
-                    NewAlert(name, url_key(hook.apprise_url), name, f"{name}{n}", f"body {n}")
+                    NewAlert(name, url_key(hook.apprise_url, salt), name, f"{name}{n}", f"body {n}")
                     for n in range(PER_URL)
                 ],
                 now=datetime.now(UTC),

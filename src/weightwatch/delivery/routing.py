@@ -9,6 +9,7 @@ Templates are compiled by ``delivery.templates`` (jinja2): the caller passes its
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -31,9 +32,24 @@ UPDATE_DIGEST_EVERY = 3600.0  # on_update = "digest" on a rule without a digest 
 OVERFLOW_LISTED = 20  # titles listed in a poll's overflow message (max_alerts_per_poll)
 
 
-def url_key(url: str) -> str:
-    """How an alert row names its channel URL without storing it (URLs may hold secrets)."""
+def url_key(url: str, salt: bytes) -> str:
+    """How an alert row names its channel URL without storing it (URLs may hold secrets):
+    HMAC-SHA256 of the URL under the database's random salt (``Storage.url_salt``), so
+    the key cannot be checked against a guessed URL without that database's salt."""
+    return hmac.new(salt, url.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def legacy_url_key(url: str) -> str:
+    """The key rows were stored under before the database had a salt (migration 0007):
+    the bare SHA-256 of the URL. Only for re-keying those rows (``legacy_rekeys``)."""
     return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def legacy_rekeys(channels: Mapping[str, Channel], salt: bytes) -> list[tuple[str, str]]:
+    """(SHA-256 key, HMAC key) of every configured channel URL, for ``Storage.rekey_urls``:
+    rows an older weightwatch queued for these URLs keep going to them."""
+    urls = dict.fromkeys(u for channel in channels.values() for u in channel.urls)
+    return [(legacy_url_key(u), url_key(u, salt)) for u in urls]
 
 
 def auto_format(url: str) -> str:
@@ -42,8 +58,11 @@ def auto_format(url: str) -> str:
     return "markdown" if scheme in MARKDOWN_SCHEMES else "text"
 
 
-def alert_targets(rules: Iterable[Rule], channels: Mapping[str, Channel]) -> list[AlertTarget]:
-    """The distinct channel URLs the given rules notify, in rule and channel order."""
+def alert_targets(
+    rules: Iterable[Rule], channels: Mapping[str, Channel], salt: bytes
+) -> list[AlertTarget]:
+    """The distinct channel URLs the given rules notify, in rule and channel order
+    (``salt`` is the database's, for their keys: ``url_key``)."""
     out: list[AlertTarget] = []
     seen: set[str] = set()
     for rule in rules:
@@ -52,7 +71,7 @@ def alert_targets(rules: Iterable[Rule], channels: Mapping[str, Channel]) -> lis
             if channel is None:
                 continue
             for url, masked in zip(channel.urls, channel.masked_urls, strict=True):
-                key = url_key(url)
+                key = url_key(url, salt)
                 if key not in seen:
                     seen.add(key)
                     out.append(AlertTarget(name, url, key, masked))
@@ -64,15 +83,16 @@ def alerts_for(
     matches: Sequence[tuple[Rule, RuleMatch]],
     channels: Mapping[str, Channel],
     templates: Callable[[str, bool], Template],
+    salt: bytes,
 ) -> tuple[NewAlert, ...]:
     """One message per channel URL, naming every rule that sends this item to that URL.
 
     A rule's template wins over its channel's; a rule that wants each alert at once wins
-    over a rule that wants a digest.
+    over a rule that wants a digest. ``salt`` keys the URLs (``url_key``).
     """
     per_url: dict[str, tuple[AlertTarget, list[tuple[Rule, RuleMatch]]]] = {}
     for entry in matches:
-        for target in alert_targets([entry[0]], channels):
+        for target in alert_targets([entry[0]], channels, salt):
             per_url.setdefault(target.url_key, (target, []))[1].append(entry)
     out = []
     for target, entries in per_url.values():
@@ -172,10 +192,12 @@ def health_notices(
     state: SourceState,
     update: SourceUpdate,
     now: datetime,
+    salt: bytes,
 ) -> list[NewAlert]:
     """The ops channel's messages (one per URL) for a change in a source's health.
 
-    ``state`` is the source as stored before the poll, ``update`` what the poll changes.
+    ``state`` is the source as stored before the poll, ``update`` what the poll changes;
+    ``salt`` keys the URLs (``url_key``).
     """
     if event is None or ops is None:
         return []
@@ -192,6 +214,6 @@ def health_notices(
     )
     key = f"source:{source.name}:{event}:{now.isoformat()}"
     return [
-        NewAlert(ops.name, url_key(url), masked, title, body, kind="health", event_key=key)
+        NewAlert(ops.name, url_key(url, salt), masked, title, body, kind="health", event_key=key)
         for url, masked in zip(ops.urls, ops.masked_urls, strict=True)
     ]

@@ -173,6 +173,7 @@ def decide(
     source: str,
     channels: Mapping[str, Channel],
     templates: Callable[[str, bool], Template],
+    url_salt: bytes,
     dedup_window: float,
     title_similarity: float,
     max_alerts: int | None = None,
@@ -180,7 +181,8 @@ def decide(
     """The new hits of a batch, in order, each with the alerts it queues.
 
     ``context`` is ``Storage.story_context(matches.lookup(now, dedup_window))``;
-    ``templates`` compiles a template text (``delivery.templates.cached``).
+    ``templates`` compiles a template text (``delivery.templates.cached``); ``url_salt``
+    keys the alerts' channel URLs (``Storage.url_salt``, see ``routing.url_key``).
     """
     hits: list[NewHit] = []
     batch: list[_Member] = []  # this batch's hits so far, for stories that start in it
@@ -233,14 +235,16 @@ def decide(
                     updates.append((len(item_hits), rh, len(found.sources | {source})))
             item_hits.append(hit)
         if originals:
-            alerts = routing.alerts_for(item, originals, channels, templates)
+            alerts = routing.alerts_for(item, originals, channels, templates, url_salt)
             first = next(i for i, h in enumerate(item_hits) if h.rule == originals[0][0].name)
             item_hits[first] = replace(item_hits[first], alerts=alerts)
         told = {a.url_key for h in item_hits for a in h.alerts}
         for index, rh, count in updates:
             made: list[NewAlert] = [
                 a
-                for a in routing.alerts_for(item, [(rh.rule, rh.match)], channels, templates)
+                for a in routing.alerts_for(
+                    item, [(rh.rule, rh.match)], channels, templates, url_salt
+                )
                 if a.url_key not in told
             ]
             told.update(a.url_key for a in made)

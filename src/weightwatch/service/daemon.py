@@ -36,7 +36,7 @@ from typing import TypeVar
 from weightwatch import config as config_mod
 from weightwatch.config import Config, Source
 from weightwatch.errors import ConfigError, StorageError
-from weightwatch.service.deliver import Unrecorded, deliver_pending
+from weightwatch.service.deliver import Unrecorded, deliver_pending, rekey_legacy_urls
 from weightwatch.service.poll import (
     Decided,
     decide_poll,
@@ -184,6 +184,7 @@ class Daemon:
         self.writer = Writer(cfg.settings.database)
         self.delivery_store = WriterDeliveryStore(self.writer)
         self.writer_call(lambda st: st.ensure_sources(cfg.masked_sources()))
+        self.writer_call(lambda st: rekey_legacy_urls(cfg, st))
         workers = max(4, cfg.settings.workers * 2)
         self.scheduler = Scheduler(workers)
         states = self.writer_call(lambda st: st.source_states())
@@ -330,6 +331,7 @@ class Daemon:
         before = {s.name: s for s in old.sources}
         after = {s.name: s for s in new.sources}
         self.writer_call(lambda st: st.ensure_sources(new.masked_sources()))
+        self.writer_call(lambda st: rekey_legacy_urls(new, st))
         self.config = new  # rules and channels: every poll and delivery takes a snapshot
         with self.gate_lock:
             self.gate.spacing = new.settings.host_spacing

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from weightwatch.config import Config
 from weightwatch.delivery import notify as _notify
@@ -33,6 +34,9 @@ from weightwatch.delivery.render import (
 from weightwatch.errors import StorageError
 from weightwatch.service.writer import DeliveryStore, WriterClosed
 from weightwatch.types import AlertRow, DeliveryOutcome, NewAlert
+
+if TYPE_CHECKING:
+    from weightwatch.storage import Storage
 
 log = logging.getLogger("weightwatch")
 
@@ -93,6 +97,17 @@ class Unrecorded:
             )
 
 
+def rekey_legacy_urls(config: Config, storage: Storage) -> int:
+    """Re-key the rows an older weightwatch keyed by the bare SHA-256 of a channel URL
+    that is still configured (``routing.legacy_rekeys``), so they keep going to it; rows of
+    URLs no longer configured stay as they are. Run at start (``once``, the daemon) and
+    at reload, before delivering; a no-op once done."""
+    changed = storage.rekey_urls(routing.legacy_rekeys(config.channels, storage.url_salt))
+    if changed:
+        log.info("Re-keyed %d stored row(s) of channel URLs to this database's salt.", changed)
+    return changed
+
+
 def deliver_pending(
     config: Config,
     storage: DeliveryStore,
@@ -124,7 +139,7 @@ def deliver_pending(
     )
     if memory.sends and not memory.ops_told:
         memory.ops_told = True
-        _tell_ops_directly(config, memory, timeout)
+        _tell_ops_directly(config, memory, timeout, storage.url_salt)
     elif memory.failures == failures_before:
         _storage_worked(memory)
     return outcome
@@ -143,7 +158,7 @@ def _deliver_due(
     should_stop: Callable[[], bool],
 ) -> None:
     urls = {
-        routing.url_key(url): (name, url)
+        routing.url_key(url, storage.url_salt): (name, url)
         for name, channel in config.channels.items()
         for url in channel.urls
     }
@@ -378,7 +393,13 @@ def _flush(
             storage.queue_alerts(
                 [
                     NewAlert(
-                        ops.name, routing.url_key(u), m, title, body, kind="health", event_key=key
+                        ops.name,
+                        routing.url_key(u, storage.url_salt),
+                        m,
+                        title,
+                        body,
+                        kind="health",
+                        event_key=key,
                     )
                     for u, m in zip(ops.urls, ops.masked_urls, strict=True)
                 ],
@@ -391,7 +412,7 @@ def _flush(
         memory.error, memory.since, memory.ops_told = "", None, False
 
 
-def _tell_ops_directly(config: Config, memory: Unrecorded, timeout: float) -> None:
+def _tell_ops_directly(config: Config, memory: Unrecorded, timeout: float, salt: bytes) -> None:
     """While the database fails, tell the ops channel straight away (once per failure,
     not queued: a queued row cannot be written). Paused URLs get nothing."""
     ops = config.channels.get(config.settings.ops) if config.settings.ops else None
@@ -405,7 +426,7 @@ def _tell_ops_directly(config: Config, memory: Unrecorded, timeout: float) -> No
         _notify.scrub(error, config.secrets), len(held), [a.channel for a, _, _ in held]
     )
     for url in ops.urls:
-        if routing.url_key(url) in paused:
+        if routing.url_key(url, salt) in paused:
             continue
         result = _notify.send(url, title, body, timeout=timeout)
         if not result.ok:
@@ -427,7 +448,7 @@ def _report_url_trouble(
     ops = config.channels.get(config.settings.ops) if config.settings.ops else None
     if ops is None or alert.kind == "health":
         return
-    ops_keys = [routing.url_key(u) for u in ops.urls]
+    ops_keys = [routing.url_key(u, storage.url_salt) for u in ops.urls]
     if alert.url_key in ops_keys or storage.url_health(alert.url_key)[1]:
         return
     title, body = render_url_trouble(alert.channel, alert.masked_url, failures, error)

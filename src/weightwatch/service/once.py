@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from weightwatch.config import Config, Source
 from weightwatch.errors import StorageError
-from weightwatch.service.deliver import deliver_pending
+from weightwatch.service.deliver import deliver_pending, rekey_legacy_urls
 from weightwatch.service.poll import (
     Fetched,
     fetch_source,
@@ -142,6 +142,7 @@ def run_once(
         pool_size=max(16, config.settings.workers),
     )
     try:
+        rekey_legacy_urls(config, store)  # before anything is queued or delivered
         summary = CycleSummary()
         summary.sources = poll_sources(config, store, fetcher, now=now, backfill=backfill)
         summary.delivery = deliver_pending(config, store, now=now, timeout=config.settings.timeout)

@@ -125,8 +125,10 @@ def _read(
 class Seen:
     """What storage knows of a fetched poll before it is stored (``read_seen``): the ids
     of its items already stored, and for a watched page its diff against the blocks seen
-    within ``pagediff.WINDOW`` (the page's items are that diff's)."""
+    within ``pagediff.WINDOW`` (the page's items are that diff's); and the database's salt
+    for channel URL keys (``Storage.url_salt``)."""
 
+    url_salt: bytes
     known_ids: frozenset[str] = frozenset()
     page: pagediff.PageDiff | None = None
 
@@ -135,7 +137,7 @@ def read_seen(storage: Storage, fetched: Fetched, now: datetime) -> Seen:
     """Read what ``prepare_poll`` needs from storage (nothing for a failure or a 304)."""
     feed, response = fetched.feed, fetched.response
     if feed is None or response is None or fetched.error is not None or response.status != 200:
-        return Seen()
+        return Seen(storage.url_salt)
     name = fetched.source.name
     page = None
     items = feed.items
@@ -143,7 +145,8 @@ def read_seen(storage: Storage, fetched: Fetched, now: datetime) -> Seen:
         prints = storage.page_fingerprints(name, now - pagediff.WINDOW)
         page = pagediff.diff(fetched.page, prints, source=name, url=response.url, now=now)
         items = page.items
-    return Seen(frozenset(storage.known_item_ids(name, [i.id for i in items])), page)
+    known = frozenset(storage.known_item_ids(name, [i.id for i in items]))
+    return Seen(storage.url_salt, known, page)
 
 
 @dataclass
@@ -156,6 +159,7 @@ class Prepared:
     update: SourceUpdate
     duration: float
     status: str  # "ok", "not modified", "error"
+    url_salt: bytes  # keys the alerts' channel URLs (``Seen.url_salt``)
     error: str = ""
     notices: list[NewAlert] = field(default_factory=list)
     fresh: list[Item] = field(default_factory=list)
@@ -185,8 +189,17 @@ def prepare_poll(
         update = health.after_failure(
             now=now, error=error, failures_before=state.consecutive_failures
         )
-        update, notices = _health(config, source, state, update, now, new_items=0)
-        return Prepared(source, state, update, duration, "error", error=str(error), notices=notices)
+        update, notices = _health(config, source, state, update, now, seen.url_salt, new_items=0)
+        return Prepared(
+            source,
+            state,
+            update,
+            duration,
+            "error",
+            seen.url_salt,
+            error=str(error),
+            notices=notices,
+        )
 
     response, feed = fetched.response, fetched.feed
     page = seen.page if fetched.page is not None else None
@@ -202,10 +215,17 @@ def prepare_poll(
         warning=feed.warning if feed else "",
     )
     if response.status == 304 or feed is None:
-        update, notices = _health(config, source, state, update, now, new_items=0)
+        update, notices = _health(config, source, state, update, now, seen.url_salt, new_items=0)
         unchanged = PageBlocks(None, now - pagediff.WINDOW) if state.kind == "page" else None
         return Prepared(
-            source, state, update, duration, "not modified", notices=notices, page_blocks=unchanged
+            source,
+            state,
+            update,
+            duration,
+            "not modified",
+            seen.url_salt,
+            notices=notices,
+            page_blocks=unchanged,
         )
 
     fresh = health.new_items(feed.items, set(seen.known_ids))
@@ -217,13 +237,15 @@ def prepare_poll(
     matches = decider.match(fresh, rules) if alerting else decider.Matches()
     if fresh or priming:
         update = replace(update, last_new_item=now)
-    update, notices = _health(config, source, state, update, now, new_items=len(fresh))
+    salt = seen.url_salt
+    update, notices = _health(config, source, state, update, now, salt, new_items=len(fresh))
     return Prepared(
         source,
         state,
         update,
         duration,
         "ok",
+        salt,
         notices=notices,
         fresh=fresh,
         matches=matches,
@@ -265,6 +287,7 @@ def decide_poll(config: Config, prepared: Prepared, context: StoryContext) -> li
         source=prepared.source.name,
         channels=config.channels,
         templates=templates.cached,
+        url_salt=prepared.url_salt,
         dedup_window=settings.dedup_window,
         title_similarity=settings.title_similarity,
         max_alerts=settings.max_alerts_per_poll,
@@ -327,7 +350,7 @@ def record_poll_error(
         log.exception("%s: storing the poll failed.", name)
     error = SourceError(message, source=name)
     update = health.after_failure(now=now, error=error, failures_before=state.consecutive_failures)
-    update, notices = _health(config, source, state, update, now, new_items=0)
+    update, notices = _health(config, source, state, update, now, storage.url_salt, new_items=0)
     try:
         storage.record_failure(name, update, notices, now=now)
     except StorageError as again:
@@ -405,6 +428,7 @@ def _health(
     state: SourceState,
     update: SourceUpdate,
     now: datetime,
+    url_salt: bytes,
     *,
     new_items: int,
 ) -> tuple[SourceUpdate, list[NewAlert]]:
@@ -423,5 +447,5 @@ def _health(
         log.warning("%s: source %s.", source.name, event)
     ops = config.channels.get(settings.ops) if settings.ops else None
     return update, routing.health_notices(
-        ops, event, source=source, state=state, update=update, now=now
+        ops, event, source=source, state=state, update=update, now=now, salt=url_salt
     )

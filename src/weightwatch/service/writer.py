@@ -91,6 +91,8 @@ class Writer:
 class DeliveryStore(Protocol):
     """What delivering alerts reads and records (``Storage`` itself is one)."""
 
+    @property
+    def url_salt(self) -> bytes: ...  # the database's salt for channel URL keys
     def open_alerts(self) -> list[AlertRow]: ...
     def alert(self, alert_id: int) -> AlertRow | None: ...
     def url_history(self, url_key: str, now: datetime) -> tuple[int, datetime | None]: ...
@@ -112,6 +114,11 @@ class WriterDeliveryStore:
 
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
+        self._url_salt = writer.call(lambda s: s.url_salt)
+
+    @property
+    def url_salt(self) -> bytes:
+        return self._url_salt
 
     def open_alerts(self) -> list[AlertRow]:
         return self._writer.call(lambda s: s.open_alerts())

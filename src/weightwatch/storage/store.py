@@ -15,13 +15,16 @@ Tables (created by the named migrations; never edit one once released, add a new
   story (same canonical link, near-identical title or shared distinctive words).
 - ``alerts``   one row per message and channel URL (a hit's alert, a digest, a health
   notice): pending, held, folded into a digest, sent or failed, with attempts and the last
-  error. The URL itself is not stored (it may hold secrets): ``url_key`` is its SHA-256
-  and ``masked_url`` is printable.
+  error. The URL itself is not stored (it may hold secrets): ``url_key`` is its
+  HMAC-SHA256 under the database's salt (``delivery.routing.url_key``; rows queued before
+  migration 0007 held a bare SHA-256 until ``rekey_urls``) and ``masked_url`` is printable.
 - ``url_health``  per channel URL: consecutive failed sends, whether that was reported.
 - ``page_blocks``  per watched page, the fingerprint of each block of text seen on it and
   when it was last seen (forgotten after ``pagediff.WINDOW``): the "is this text new?" memory.
 - ``story_features``  per hit, its story features (``matching.story.Features`` as JSON).
 - ``story_words``  the story index: (rule, word, created, hit) for candidate lookup.
+- ``meta``  one row: ``url_salt``, 32 random bytes made when the database got migration
+  0007, the key of the channel URL keys (``Storage.url_salt``).
 
 One writer: the process that polls writes in one transaction per source (items, hits,
 alerts and the source's state together), so a crash never loses an alert and never
@@ -73,6 +76,9 @@ class Storage:
     ``Storage(path)`` creates the file if needed and applies pending migrations;
     ``Storage.open_read_only(path)`` does neither. Every method raises ``StorageError``
     (never a raw ``sqlite3.Error``), with a message naming the file.
+
+    ``url_salt`` is the database's salt for channel URL keys (``routing.url_key``), read
+    once at open: whatever queues or delivers alerts keys URLs with it.
     """
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
@@ -80,6 +86,17 @@ class Storage:
         self.read_only = read_only
         self.conn = connect.read_only(self.path) if read_only else connect.writable(path)
         self.db = sqlite_utils.Database(self.conn)
+        try:
+            with converted(self.path, "read"):
+                row = self.conn.execute("SELECT url_salt FROM meta WHERE id = 1").fetchone()
+            if row is None or len(row[0]) < 16:
+                raise storage_error(
+                    self.path, "read", sqlite3.DatabaseError("its channel URL salt is missing")
+                )
+        except BaseException:
+            self.conn.close()
+            raise
+        self.url_salt: bytes = bytes(row[0])
 
     @classmethod
     def open_read_only(cls, path: Path | str) -> Storage:
@@ -707,6 +724,54 @@ class Storage:
                 "SELECT consecutive_failures FROM url_health WHERE url_key = ?", [url_key]
             ).fetchone()
             return int(row[0])
+
+    def rekey_urls(self, pairs: Iterable[tuple[str, str]]) -> int:
+        """Re-key the rows of each (old key, new key) in one transaction: alerts (and the
+        url-trouble notices whose ``event_key`` names the old key) and ``url_health``.
+        Returns how many rows changed; writes nothing when no row holds an old key.
+
+        For databases from before the salt (migration 0007): their rows hold the bare
+        SHA-256 of the URL (``routing.legacy_rekeys`` pairs it with today's key). Old
+        contents are overwritten (``secure_delete``) and the WAL emptied, so the old key
+        does not linger in the file. A row already under the new key wins a conflict.
+        """
+        pairs = [(old, new) for old, new in pairs if old != new]
+        found = [
+            (old, new)
+            for old, new in pairs
+            if self.conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM alerts WHERE url_key = ?)"
+                " OR EXISTS (SELECT 1 FROM url_health WHERE url_key = ?)",
+                [old, old],
+            ).fetchone()[0]
+        ]
+        if not found:
+            return 0
+        changed = 0
+        (secure,) = self.conn.execute("PRAGMA secure_delete").fetchone()
+        self.conn.execute("PRAGMA secure_delete = ON")
+        try:
+            with self.transaction() as conn:
+                for old, new in found:
+                    changed += conn.execute(
+                        "UPDATE OR IGNORE alerts SET url_key = ? WHERE url_key = ?", [new, old]
+                    ).rowcount
+                    conn.execute(  # keys are hex: no LIKE wildcards in them
+                        "UPDATE OR IGNORE alerts SET event_key = ? || substr(event_key, ?)"
+                        " WHERE event_key LIKE ?",
+                        [f"url:{new}", len(f"url:{old}") + 1, f"url:{old}:%"],
+                    )
+                    changed += conn.execute(
+                        "UPDATE OR IGNORE url_health SET url_key = ? WHERE url_key = ?",
+                        [new, old],
+                    ).rowcount
+                    conn.execute("DELETE FROM url_health WHERE url_key = ?", [old])
+            with converted(self.path, "write to"):
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute(f"PRAGMA secure_delete = {int(secure)}")
+        return changed
 
     def url_health(self, url_key: str) -> tuple[int, bool]:
         row = self.conn.execute(

@@ -6,12 +6,14 @@ Migration 0005 backfills story features with its own frozen copy (``story_0005``
 
 Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004),
 ``items`` (0001), ``hits`` (0001), ``alerts`` (0001, rebuilt by 0004), ``page_blocks``
-(0003), ``url_health`` (0004), ``story_features`` and ``story_words`` (0005).
+(0003), ``url_health`` (0004), ``story_features`` and ``story_words`` (0005), ``meta``
+(0007).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime
 
 import sqlite_utils
@@ -252,3 +254,22 @@ def _epoch(text: str | None) -> int:
 def _m0006_items_retention(db: sqlite_utils.Database) -> None:
     """Item text is kept for a retention period (explain, backtest); ids are kept forever."""
     db.execute("CREATE INDEX items_first_seen ON items (first_seen)")
+
+
+@migrations(name="0007_url_salt")
+def _m0007_url_salt(db: sqlite_utils.Database) -> None:
+    """A random salt per database for the keys of channel URLs (HMAC-SHA256, not a bare
+    SHA-256 anyone reading the file could check guessed URLs against).
+
+    ``meta`` has exactly one row. Rows queued before this keep their SHA-256 keys until
+    the application re-keys them (it knows the configured URLs; this migration does not).
+    """
+    db.execute(
+        """
+        CREATE TABLE meta (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            url_salt BLOB NOT NULL CHECK (length(url_salt) >= 16)
+        )
+        """
+    )
+    db.execute("INSERT INTO meta (id, url_salt) VALUES (1, ?)", [secrets.token_bytes(32)])
