@@ -67,7 +67,7 @@ def fetch_source(fetcher: Fetcher, source: Source, state: SourceState) -> Fetche
     if source.prefer_feed and state.kind == "page":
         conditional = None  # read the page again: it may advertise a feed by now
     try:
-        out.response = fetcher.fetch(url, conditional, source=source.name)
+        out.response = fetcher.fetch(url, conditional, source=source.name, origin=source.url)
         if out.response.status == 200:
             out.response, out.feed, out.page = _read(fetcher, source, out.response)
             out.response = replace(out.response, body=b"")  # parsed: the bytes can go
@@ -103,7 +103,7 @@ def _read(
         found = discover.find_feeds(text, response.url)
         for candidate in [c for c in found if c.origin == "advertised"][:3]:
             try:
-                got = fetcher.fetch(candidate.url, source=source.name)
+                got = fetcher.fetch(candidate.url, source=source.name, origin=source.url)
                 feed = _parser.parse(got.body, source=source.name, url=got.url, headers=got.headers)
             except SourceError as exc:
                 log.info("%s: advertised feed %s not usable: %s", source.name, candidate.url, exc)
