@@ -95,6 +95,8 @@ def _read(
                 response.body, source=source.name, url=response.url, headers=response.headers
             )
             return response, feed, None
+        except _parser.TooMuchMarkup:
+            raise  # an XML body too large to parse: not read as a page either
         except ParseError:
             if kind == "feed" or not _page.is_html(response.body, response.headers):
                 raise
