@@ -95,11 +95,12 @@ def _read(
                 response.body, source=source.name, url=response.url, headers=response.headers
             )
             return response, feed, None
-        except _parser.TooMuchMarkup:
-            raise  # an XML body too large to parse: not read as a page either
-        except ParseError:
+        except ParseError as exc:
             if kind == "feed" or not _page.is_html(response.body, response.headers):
                 raise
+            served_as_html = "html" in response.headers.get("content-type", "").lower()
+            if isinstance(exc, _parser.TooMuchMarkup) and not served_as_html:
+                raise  # XML with too much markup to parse: not a page to read instead
     if source.prefer_feed:
         text = discover.decode(response.body[: discover.SCAN_LIMIT], response.headers)
         found = discover.find_feeds(text, response.url)
