@@ -52,6 +52,7 @@ class Settings:
     workers: int = DEFAULT_WORKERS  # concurrent fetches (never two to one host)
     host_spacing: float = SETTINGS["host_spacing"].default  # seconds between requests to a host
     user_agent: str = SETTINGS["user_agent"].default  # "": weightwatch's own User-Agent
+    private_addresses: str = SETTINGS["private_addresses"].default  # "auto"|"refuse"|"allow"
     dedup_window: float = DEFAULT_DEDUP_WINDOW  # seconds, for near-identical titles
     title_similarity: float = DEFAULT_TITLE_SIMILARITY  # 0-100, see dedup.py
     max_alerts_per_poll: int = SETTINGS["max_alerts_per_poll"].default  # per source and URL

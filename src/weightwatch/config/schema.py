@@ -246,6 +246,17 @@ SETTINGS = Table(
             env=True,
         ),
         Key(
+            "private_addresses",
+            "choice",
+            "Whether a fetch or a redirect may reach loopback, private (RFC 1918, fc00::/7), "
+            'link-local, unspecified or multicast addresses: "refuse" allows them only to the '
+            'host and port a source\'s own url names, "allow" allows them all, "auto" '
+            "refuses under systemd (a server) and allows otherwise.",
+            '"refuse"',
+            default="auto",
+            values=("auto", "refuse", "allow"),
+        ),
+        Key(
             "dedup_window",
             "duration",
             "How far back a hit may join an earlier story by a similar title or shared "

@@ -155,6 +155,7 @@ class Daemon:
             max_body=s.max_body,
             user_agent=s.user_agent or None,
             pool_size=max(16, s.workers * 2),
+            private_addresses=s.private_addresses,
         )
 
     # -- lifecycle -----------------------------------------------------------------

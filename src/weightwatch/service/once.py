@@ -140,6 +140,7 @@ def run_once(
         max_body=config.settings.max_body,
         user_agent=config.settings.user_agent or None,
         pool_size=max(16, config.settings.workers),
+        private_addresses=config.settings.private_addresses,
     )
     try:
         rekey_legacy_urls(config, store)  # before anything is queued or delivered

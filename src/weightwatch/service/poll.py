@@ -67,7 +67,7 @@ def fetch_source(fetcher: Fetcher, source: Source, state: SourceState) -> Fetche
     if source.prefer_feed and state.kind == "page":
         conditional = None  # read the page again: it may advertise a feed by now
     try:
-        out.response = fetcher.fetch(url, conditional, source=source.name)
+        out.response = fetcher.fetch(url, conditional, source=source.name, origin=source.url)
         if out.response.status == 200:
             out.response, out.feed, out.page = _read(fetcher, source, out.response)
             out.response = replace(out.response, body=b"")  # parsed: the bytes can go
@@ -95,15 +95,18 @@ def _read(
                 response.body, source=source.name, url=response.url, headers=response.headers
             )
             return response, feed, None
-        except ParseError:
+        except ParseError as exc:
             if kind == "feed" or not _page.is_html(response.body, response.headers):
                 raise
+            served_as_html = "html" in response.headers.get("content-type", "").lower()
+            if isinstance(exc, _parser.TooMuchMarkup) and not served_as_html:
+                raise  # XML with too much markup to parse: not a page to read instead
     if source.prefer_feed:
         text = discover.decode(response.body[: discover.SCAN_LIMIT], response.headers)
         found = discover.find_feeds(text, response.url)
         for candidate in [c for c in found if c.origin == "advertised"][:3]:
             try:
-                got = fetcher.fetch(candidate.url, source=source.name)
+                got = fetcher.fetch(candidate.url, source=source.name, origin=source.url)
                 feed = _parser.parse(got.body, source=source.name, url=got.url, headers=got.headers)
             except SourceError as exc:
                 log.info("%s: advertised feed %s not usable: %s", source.name, candidate.url, exc)

@@ -6,8 +6,10 @@ No HTTP library here (only ``sources.http`` imports requests and urllib3).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import ssl
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -17,13 +19,17 @@ from weightwatch.errors import FetchError, ResponseTooLarge
 from weightwatch.sources.watchdog import Deadline
 
 __all__ = [
+    "PRIVATE_ADDRESSES",
+    "address_kind",
     "check_url",
     "deadline_error",
     "exception_chain",
     "host_port",
     "os_reason",
     "parse_retry_after",
+    "private_refused",
     "redact",
+    "refuses_private",
     "size_text",
     "status_text",
     "tls_reason",
@@ -173,3 +179,76 @@ def os_reason(chain: list[BaseException]) -> str:
         if isinstance(e, OSError) and e.strerror:
             return e.strerror[:1].lower() + e.strerror[1:]
     return type(chain[-1]).__name__ if chain else "unknown error"
+
+
+# --- internal addresses ------------------------------------------------------------------
+
+#: The values of ``[settings] private_addresses``.
+PRIVATE_ADDRESSES = ("auto", "refuse", "allow")
+
+_SYSTEMD_VARIABLES = ("INVOCATION_ID", "NOTIFY_SOCKET", "JOURNAL_STREAM")
+
+
+def refuses_private(setting: str, env: Mapping[str, str]) -> bool:
+    """Whether fetches to internal addresses are refused: ``"refuse"``, or ``"auto"`` when
+    running under systemd (a service on a server: a hostile feed must not reach the
+    machine's or the network's internal services), else not (a user at a terminal who
+    watches a page on their own machine or LAN)."""
+    if setting == "refuse":
+        return True
+    if setting == "allow":
+        return False
+    return any(env.get(name) for name in _SYSTEMD_VARIABLES)
+
+
+def address_kind(address: str) -> str | None:
+    """What kind of internal address ``address`` (an IP literal) is, or None when it is a
+    public one (or not an IP literal at all).
+
+    Internal: unspecified (0.0.0.0, ::), loopback (127/8, ::1), link-local (169.254/16,
+    fe80::/10), multicast, private (RFC 1918, ULA fc00::/7, and the other ranges Python's
+    ``ipaddress`` calls private) and every other address that is not globally routable
+    (shared 100.64/10, reserved 240/4, documentation ranges). An IPv4 address mapped into
+    IPv6 (``::ffff:127.0.0.1``) is judged as the IPv4 address.
+    """
+    text = address.strip("[]").split("%", 1)[0]  # a zone id (fe80::1%eth0) says nothing
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link-local"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_private:
+        return "private"
+    if not ip.is_global:
+        return "non-public"
+    return None
+
+
+def private_refused(
+    url: str, address: str, kind: str, source: str, redirected_from: str | None
+) -> FetchError:
+    """The error of a fetch refused because ``url``'s host is (or resolves to) an internal
+    address."""
+    host = host_port(url).rpartition(":")[0]
+    bare = host.strip("[]")
+    what = f"{bare}, a {kind} address" if bare == address else f"{bare} ({address}, {kind})"
+    if redirected_from is not None:
+        start = f"{redact(redirected_from)} redirects to {redact(url)}, on {what}"
+    else:
+        start = f"{redact(url)} is on {what}"
+    return FetchError(
+        f"{start}: refused, as fetches to loopback, private and link-local addresses are "
+        "allowed only to the host a source's own url names "
+        '(private_addresses = "allow" in [settings] lifts this)',
+        url=redact(url),
+        source=source,
+    )

@@ -33,12 +33,24 @@ decodes at most ``n`` bytes per call, so a gzip bomb is stopped once the DECODED
 Redirects are followed here, not by requests: requests reads every intermediate body with
 ``.content`` (unbounded), and we need each hop's status to know whether the move was
 permanent.
+
+Internal addresses (``private_addresses``, docs/reliability.md): when the fetcher refuses
+them, every connection checks the address it is about to connect to, after resolving the
+host itself and then connecting to exactly the addresses it checked (so a DNS answer that
+changes between the check and the connect cannot slip through), and a pooled connection
+checks its peer before it is used again. The host and port of the source's own URL are
+exempt (with the standard web ports of that host): a user who configures
+``http://127.0.0.1:8080/feed`` means it. Redirect targets are checked the same way, at
+connect time. Whatever the setting, a permanent redirect from a public address to an
+internal one is not reported as ``permanent_url`` (it would be remembered for good).
+Through an HTTP proxy only IP literals in URLs are checked: the proxy resolves the names.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import socket
 import ssl
 import threading
@@ -46,25 +58,31 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.poolmanager import ProxyManager
+from urllib3.util.connection import allowed_gai_family
 
 from weightwatch import __version__
 from weightwatch.errors import FetchError, HTTPStatusError
 from weightwatch.sources.fetch_policy import (
+    PRIVATE_ADDRESSES,
+    address_kind,
     check_url,
     deadline_error,
     exception_chain,
     host_port,
     os_reason,
     parse_retry_after,
+    private_refused,
     redact,
+    refuses_private,
     status_text,
     tls_reason,
     too_large,
@@ -120,21 +138,128 @@ class Response:
     elapsed: float  # seconds
 
 
+# --- where a fetch may connect ------------------------------------------------------------
+
+_WEB_PORTS = frozenset({80, 443})
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    """The lowercased host (no brackets, no trailing dot) and port of an http(s) URL."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    return host, port
+
+
+class _Guard:
+    """What the connections of one fetch may reach, and where its requests went."""
+
+    def __init__(self, refuse: bool, origin: str, source: str) -> None:
+        self.refuse = refuse
+        self.origin = _host_port(origin)
+        self.source = source
+        self.url = origin  # the hop being fetched
+        self.redirected_from: str | None = None
+        self.peers: list[str] = []  # the address each answered request went to ("": unknown)
+
+    def exempt(self, host: str, port: int) -> bool:
+        """The source's own host and port (or a standard web port of that host)."""
+        origin_host, origin_port = self.origin
+        same_host = host.strip("[]").rstrip(".").lower() == origin_host
+        return same_host and (port == origin_port or port in _WEB_PORTS)
+
+    def check(self, host: str, port: int, address: str) -> None:
+        if not self.refuse or self.exempt(host, port):
+            return
+        kind = address_kind(address)
+        if kind is not None:
+            raise private_refused(
+                self.url, address.split("%", 1)[0], kind, self.source, self.redirected_from
+            )
+
+    def check_url(self, url: str) -> None:
+        """An IP literal in the URL, checked before any connection (also through a proxy)."""
+        host, port = _host_port(url)
+        self.check(host, port, host)
+
+    def crossed_inward(self) -> bool:
+        """The first request went to a public address and a later one to an internal one."""
+        peers = self.peers
+        return (
+            len(peers) > 1
+            and bool(peers[0])
+            and address_kind(peers[0]) is None
+            and any(address_kind(p) is not None for p in peers[1:])
+        )
+
+
+_guards = threading.local()  # .guard: the _Guard of the fetch running in this thread
+
+
+def _peer(conn: HTTPConnection) -> str:
+    sock = conn.sock
+    if sock is None or conn.proxy is not None:
+        return ""
+    try:
+        return str(sock.getpeername()[0])
+    except (OSError, IndexError):
+        return ""
+
+
 # --- connections the deadline can shut ---------------------------------------------------
 
 
 class _TrackedHTTPConnection(HTTPConnection):
     """A connection that registers itself with the deadline of the fetch using it
-    (``watchdog.track``) when it connects and before each request."""
+    (``watchdog.track``) when it connects and before each request, and connects only where
+    the fetch's ``_Guard`` allows."""
 
     def connect(self) -> None:
         track(self)
         super().connect()
         track(self)
 
+    def _new_conn(self) -> socket.socket:
+        guard: _Guard | None = getattr(_guards, "guard", None)
+        if (
+            guard is None
+            or not guard.refuse
+            or self.proxy is not None  # the proxy resolves and connects
+            or guard.exempt(self.host, self.port)
+        ):
+            return super()._new_conn()
+        name = self._dns_host
+        try:
+            infos = socket.getaddrinfo(name, self.port, allowed_gai_family(), socket.SOCK_STREAM)
+        except (OSError, UnicodeError):
+            return super()._new_conn()  # urllib3 resolves again and says why it cannot
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            guard.check(self.host, self.port, address)
+        # Connect to exactly the addresses checked: resolving again could give others.
+        last: Exception | None = None
+        try:
+            for address in addresses:
+                self._dns_host = address
+                try:
+                    return super()._new_conn()
+                except (NewConnectionError, ConnectTimeoutError) as exc:
+                    last = exc
+        finally:
+            self._dns_host = name
+        if last is None:  # getaddrinfo answered nothing: let urllib3 say so
+            return super()._new_conn()
+        raise last
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         track(self)
+        guard: _Guard | None = getattr(_guards, "guard", None)
+        if guard is not None and self.sock is not None and self.proxy is None:
+            # A pooled connection made for another fetch: check where it goes before sending.
+            guard.check(self.host, self.port, _peer(self))
         super().request(*args, **kwargs)
+        if guard is not None:
+            guard.peers.append(_peer(self))
 
 
 class _TrackedHTTPSConnection(_TrackedHTTPConnection, HTTPSConnection):
@@ -187,6 +312,7 @@ class Fetcher:
         max_body: int = 10 * _MiB,
         user_agent: str | None = None,
         pool_size: int = 16,
+        private_addresses: str = "allow",
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout!r}")
@@ -194,10 +320,14 @@ class Fetcher:
             raise ValueError(f"max_body must be at least 1, got {max_body!r}")
         if pool_size < 1:
             raise ValueError(f"pool_size must be at least 1, got {pool_size!r}")
+        if private_addresses not in PRIVATE_ADDRESSES:
+            raise ValueError(f"private_addresses must be one of {PRIVATE_ADDRESSES}")
         self.timeout = float(timeout)
         self.max_body = max_body
         self.user_agent = user_agent or DEFAULT_USER_AGENT
         self.pool_size = pool_size
+        #: Whether fetches to internal addresses (other than the source's own host) fail.
+        self.refuse_private = refuses_private(private_addresses, os.environ)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: list[tuple[threading.Thread, requests.Session]] = []
@@ -256,10 +386,17 @@ class Fetcher:
     # fetching
 
     def fetch(
-        self, url: str, conditional: Conditional | None = None, *, source: str = ""
+        self,
+        url: str,
+        conditional: Conditional | None = None,
+        *,
+        source: str = "",
+        origin: str | None = None,
     ) -> Response:
         """GET ``url`` within the total deadline, following up to 10 redirects.
 
+        ``origin`` is the URL the source's config names (default: ``url``); when internal
+        addresses are refused, its host and port are the only internal ones allowed.
         Raises FetchError (also for the deadline), HTTPStatusError for an unusable status,
         ResponseTooLarge past ``max_body`` decoded bytes; never a requests exception.
         """
@@ -272,13 +409,17 @@ class Fetcher:
         started = time.monotonic()
         deadline = Deadline(self.timeout)
         previous = getattr(current, "deadline", None)
+        previous_guard = getattr(_guards, "guard", None)
         current.deadline = deadline
+        guard = _Guard(self.refuse_private, origin or url, source)
+        _guards.guard = guard
         deadline.start()
         try:
-            return self._fetch(url, conditional, source, deadline, started)
+            return self._fetch(url, conditional, source, deadline, started, guard)
         finally:
             deadline.finish()
             current.deadline = previous
+            _guards.guard = previous_guard
 
     def _fetch(
         self,
@@ -287,6 +428,7 @@ class Fetcher:
         source: str,
         deadline: Deadline,
         started: float,
+        guard: _Guard,
     ) -> Response:
         check_url(url, source)
         session = self._session(url, source)
@@ -302,6 +444,8 @@ class Fetcher:
         seen = {url}
         hops: list[int] = []
         while True:
+            guard.url = current
+            guard.check_url(current)
             resp = self._send(session, current, headers, deadline, source)
             try:
                 status = resp.status_code
@@ -331,13 +475,18 @@ class Fetcher:
                     self._drain(resp, deadline, current, source)
                     seen.add(nxt)
                     hops.append(status)
+                    guard.redirected_from = current
                     current = nxt
                     continue
                 if status == 304 or 200 <= status < 300:
                     body = self._read_body(resp, deadline, current, source, self.max_body)
                     if status == 304:
                         body = b""
-                    return self._response(resp, current, body, hops, conditional, started)
+                    # A move from a public to an internal address is never remembered.
+                    permanent = not guard.crossed_inward()
+                    return self._response(
+                        resp, current, body, hops, conditional, started, permanent
+                    )
                 error = _status_error(resp, current, source)
                 self._drain(resp, deadline, current, source)
                 raise error
@@ -418,6 +567,7 @@ class Fetcher:
         hops: list[int],
         conditional: Conditional | None,
         started: float,
+        permanent_ok: bool,
     ) -> Response:
         headers = {k.lower(): v for k, v in resp.headers.items()}
         etag = headers.get("etag")
@@ -426,7 +576,7 @@ class Fetcher:
             # A 304 need not repeat the validators; the ones we sent are still current.
             etag = etag or conditional.etag
             last_modified = last_modified or conditional.last_modified
-        permanent = url if hops and all(s in _PERMANENT for s in hops) else None
+        permanent = url if permanent_ok and hops and all(s in _PERMANENT for s in hops) else None
         return Response(
             status=resp.status_code,
             url=url,
