@@ -32,11 +32,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 
 # Everything: lint, every tier, the 15 slowest tests, branch coverage against its floor.
-# The in-process tiers run on both cores; the system tiers (real processes, real time) run
-# alone after them, adding to the same coverage data.
+# The in-process tiers, then the system tier (real processes that mostly wait on real
+# time), each on both cores, adding to the same coverage data.
 test: lint
 	$(BIN)/python -m pytest -q -n 2 -m "not system" --durations=15 --cov --cov-report= --cov-fail-under=0
-	$(BIN)/python -m pytest -q -m system --durations=15 --cov --cov-append --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -q -n 2 -m system --durations=15 --cov --cov-append --cov-report=term:skip-covered
 
 # The development loop: unit and integration tiers only (no subprocess, no corpus sweep),
 # on both cores. `make test` stays serial: its system tests measure real time.

@@ -18,6 +18,7 @@ import pytest
 from builders import write_config
 from daemon_harness import DaemonProcess, wait_for
 from feedgen import Entry, rss
+from fsfaults import remount, small_tmpfs
 from servers import HTTPTestServer, WebhookReceiver, closed_port
 from weightwatch.cli import main
 from weightwatch.errors import StorageError
@@ -66,25 +67,8 @@ def daemon_config(path: Path, db: Path, sources: dict[str, str], hook: str) -> P
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 1 MB tmpfs of its own (root only): fills up and turns read-only on demand."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path / "fs"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"could not mount a tmpfs: {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "fs", "1m", "mode=0755") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def remount(mount: Path, options: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,{options}", str(mount)], check=True)
 
 
 # -- the daemon refuses to start on a database it cannot use --------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import pytest
 
 from builders import write_config
 from daemon_harness import DaemonProcess, wait_for
+from fsfaults import small_tmpfs
 from servers import WebhookReceiver
 from weightwatch import config as config_mod
 from weightwatch.delivery.routing import url_key
@@ -36,21 +36,8 @@ PER_URL = 3
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     """A 4 MB tmpfs (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("filling a filesystem needs a tmpfs of our own, and mounting one needs root")
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"could not mount a tmpfs: {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "tiny", "4m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 def fill(mount: Path) -> Path:

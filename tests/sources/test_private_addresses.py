@@ -116,6 +116,7 @@ def refusing() -> Iterator[Fetcher]:
     f.close()
 
 
+@pytest.mark.integration
 def test_a_source_whose_own_url_names_a_loopback_address_is_fetched(
     server: HTTPTestServer, refusing: Fetcher
 ) -> None:
@@ -123,6 +124,7 @@ def test_a_source_whose_own_url_names_a_loopback_address_is_fetched(
     assert r.status == 200 and r.body == FEED
 
 
+@pytest.mark.integration
 def test_a_source_whose_own_url_names_localhost_is_fetched(
     server: HTTPTestServer, refusing: Fetcher
 ) -> None:
@@ -131,6 +133,7 @@ def test_a_source_whose_own_url_names_localhost_is_fetched(
     assert r.body == FEED
 
 
+@pytest.mark.integration
 def test_a_redirect_to_another_loopback_address_is_refused_naming_it(
     server: HTTPTestServer, inside: HTTPTestServer, refusing: Fetcher
 ) -> None:
@@ -144,6 +147,7 @@ def test_a_redirect_to_another_loopback_address_is_refused_naming_it(
     assert inside.hits("/secret") == []  # never connected: refused before the connect
 
 
+@pytest.mark.integration
 def test_a_redirect_to_another_port_of_the_same_host_is_refused(
     server: HTTPTestServer, other_port: HTTPTestServer, refusing: Fetcher
 ) -> None:
@@ -154,6 +158,7 @@ def test_a_redirect_to_another_port_of_the_same_host_is_refused(
     assert other_port.hits("/admin") == []
 
 
+@pytest.mark.integration
 def test_a_redirect_to_a_name_is_judged_by_the_address_it_resolves_to(
     server: HTTPTestServer, other_port: HTTPTestServer, refusing: Fetcher
 ) -> None:
@@ -169,6 +174,7 @@ def test_a_redirect_to_a_name_is_judged_by_the_address_it_resolves_to(
     assert other_port.hits("/admin") == []
 
 
+@pytest.mark.integration
 def test_a_pooled_connection_to_an_internal_host_is_not_reused_by_another_source(
     server: HTTPTestServer, inside: HTTPTestServer, refusing: Fetcher
 ) -> None:
@@ -183,6 +189,7 @@ def test_a_pooled_connection_to_an_internal_host_is_not_reused_by_another_source
     assert len(inside.hits("/secret")) == 1
 
 
+@pytest.mark.integration
 def test_with_allow_the_redirect_is_followed_as_before(
     server: HTTPTestServer, inside: HTTPTestServer
 ) -> None:
@@ -196,6 +203,7 @@ def test_with_allow_the_redirect_is_followed_as_before(
     assert r.body == SECRET and r.permanent_url == target  # loopback to loopback
 
 
+@pytest.mark.integration
 def test_fetch_source_allows_only_the_host_of_the_configured_url(
     tmp_path: Path, server: HTTPTestServer, inside: HTTPTestServer, refusing: Fetcher
 ) -> None:
@@ -211,6 +219,7 @@ def test_fetch_source_allows_only_the_host_of_the_configured_url(
     assert ok.error is None and ok.feed is not None and len(ok.feed.items) == 1
 
 
+@pytest.mark.integration
 def test_once_refuses_a_301_to_an_internal_page_stores_nothing_and_remembers_nothing(
     tmp_path: Path, server: HTTPTestServer, inside: HTTPTestServer
 ) -> None:

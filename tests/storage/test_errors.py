@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from fsfaults import small_tmpfs
 from storage_builders import NOW, alert, filled
 from weightwatch.errors import StorageError
 from weightwatch.storage import Storage
@@ -48,21 +49,8 @@ def test_a_full_database_raises_a_storage_error_not_cannot_rollback(tmp_path: Pa
 @pytest.fixture
 def tiny_fs(tmp_path: Path) -> Iterator[Path]:
     """A 2 MB tmpfs (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tiny tmpfs needs root")
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"could not mount a tmpfs: {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "tiny", "2m") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
 @pytest.mark.system
