@@ -26,11 +26,14 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from weightwatch.errors import ParseError
 from weightwatch.matching.query import Document, Query, all_of, from_lists, parse, prepare
 from weightwatch.sources import feeds as _parser
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)  # when the feeds were "fetched"
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "real"
 
@@ -119,7 +122,9 @@ def real_items(folder: Path, limit: int) -> tuple[list[tuple[str, str]], int]:
         if not path.is_file():
             continue
         try:
-            result = _parser.parse(path.read_bytes(), source=path.stem, url="https://example.org/")
+            result = _parser.parse(
+                path.read_bytes(), source=path.stem, url="https://example.org/", now=NOW
+            )
         except ParseError:
             continue
         feeds += 1

@@ -28,6 +28,8 @@ from weightwatch.errors import ParseError
 from weightwatch.sources.feeds import MAX_DECOMPRESSED, TEXT_LIMIT, parse
 from weightwatch.types import FeedResult, Item
 
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)  # when the feeds were "fetched"
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 FEEDS = DATA / "feeds"
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
@@ -61,7 +63,7 @@ EXPECTED = _expected_entries()
 
 
 def _parse(body: bytes, url: str = URL, headers: dict[str, str] | None = None) -> FeedResult:
-    return parse(body, source="test", url=url, headers=headers)
+    return parse(body, now=NOW, source="test", url=url, headers=headers)
 
 
 def _check_items(result: FeedResult) -> None:

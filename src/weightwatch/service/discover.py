@@ -8,6 +8,7 @@ prints ready-to-paste ``[[source]]`` tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TextIO
 
 from weightwatch.config import DEFAULT_MAX_BODY, DEFAULT_TIMEOUT
@@ -49,7 +50,11 @@ def run(
             return 1
         try:
             feed = _parser.parse(
-                response.body, source="", url=response.url, headers=response.headers
+                response.body,
+                source="",
+                url=response.url,
+                now=datetime.now(UTC),
+                headers=response.headers,
             )
         except ParseError:
             feed = None
@@ -80,7 +85,9 @@ def run(
 def _try_feed(fetcher: Fetcher, url: str) -> tuple[FeedResult | None, str]:
     try:
         got = fetcher.fetch(url, source="discover")
-        return _parser.parse(got.body, source="", url=got.url, headers=got.headers), ""
+        return _parser.parse(
+            got.body, source="", url=got.url, now=datetime.now(UTC), headers=got.headers
+        ), ""
     except SourceError as exc:
         return None, exc.message
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from weightwatch.config import Config, Source
 from weightwatch.delivery import routing, templates
@@ -92,7 +92,11 @@ def _read(
     if kind != "page":
         try:
             feed = _parser.parse(
-                response.body, source=source.name, url=response.url, headers=response.headers
+                response.body,
+                source=source.name,
+                url=response.url,
+                now=datetime.now(UTC),
+                headers=response.headers,
             )
             return response, feed, None
         except ParseError as exc:
@@ -107,7 +111,13 @@ def _read(
         for candidate in [c for c in found if c.origin == "advertised"][:3]:
             try:
                 got = fetcher.fetch(candidate.url, source=source.name, origin=source.url)
-                feed = _parser.parse(got.body, source=source.name, url=got.url, headers=got.headers)
+                feed = _parser.parse(
+                    got.body,
+                    source=source.name,
+                    url=got.url,
+                    now=datetime.now(UTC),
+                    headers=got.headers,
+                )
             except SourceError as exc:
                 log.info("%s: advertised feed %s not usable: %s", source.name, candidate.url, exc)
                 continue

@@ -161,16 +161,22 @@ class TooMuchMarkup(ParseError):
 
 
 def parse(
-    body: bytes, *, source: str, url: str, headers: Mapping[str, str] | None = None
+    body: bytes,
+    *,
+    source: str,
+    url: str,
+    now: datetime,
+    headers: Mapping[str, str] | None = None,
 ) -> FeedResult:
     """Parse one response body into a ``FeedResult``.
 
     ``url`` is the final URL the body came from (relative links resolve against it);
-    ``headers`` are the response headers (any case; Content-Type matters).
+    ``headers`` are the response headers (any case; Content-Type matters); ``now`` is when
+    it was fetched (a publication date more than two days after it is not believed).
     Raises ``ParseError`` and nothing else.
     """
     try:
-        return _Parser(source, url, headers).run(body)
+        return _Parser(source, url, headers, now).run(body)
     except ParseError:
         raise
     except Exception as exc:  # anything from feedparser, json, zlib, MemoryError, RecursionError
@@ -183,7 +189,9 @@ def parse(
 class _Parser:
     """One parse: holds what every item needs (source, base URL, the time now)."""
 
-    def __init__(self, source: str, url: str, headers: Mapping[str, str] | None) -> None:
+    def __init__(
+        self, source: str, url: str, headers: Mapping[str, str] | None, now: datetime
+    ) -> None:
         self.source = source
         self.url = url
         self.headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
@@ -191,7 +199,7 @@ class _Parser:
         mime, _, params = content_type.partition(";")
         self.mime = mime.strip().lower()
         self.charset = _charset_param(params)
-        self.latest = datetime.now(UTC) + _FUTURE_SLACK
+        self.latest = now + _FUTURE_SLACK
 
     def error(self, message: str) -> ParseError:
         return ParseError(message, url=self.url, source=self.source)

@@ -1,8 +1,9 @@
 """The storage facade: weightwatch's state in one SQLite file, behind ``Storage``.
 
 The ``weightwatch.storage`` package is the only one that imports sqlite_utils / sqlite3:
-``migrations`` (the frozen schema), ``rows`` (row mapping), ``guard`` (every
-``sqlite3.Error`` becomes a ``StorageError`` there) and this module.
+``migrations`` (the frozen schema), ``connect`` (opening, schema checks), ``rows`` (row
+mapping), ``stories`` (the story index), ``guard`` (every ``sqlite3.Error`` becomes a
+``StorageError`` there) and this module.
 
 Tables (created by the named migrations; never edit one once released, add a new one):
 
@@ -41,11 +42,11 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlite_utils
 
-from weightwatch.storage import connect
+from weightwatch.storage import connect, stories
 from weightwatch.storage.guard import convert_errors, converted, storage_error
 from weightwatch.storage.migrations import migrations
 from weightwatch.storage.rows import alert_row as _alert_row
@@ -59,12 +60,9 @@ from weightwatch.types import (
     PageBlocks,
     SourceState,
     SourceUpdate,
-    StoredHit,
     StoryContext,
     StoryLookup,
 )
-
-T = TypeVar("T")
 
 __all__ = ["Storage", "from_iso", "iso", "migrations"]
 
@@ -234,20 +232,6 @@ class Storage:
 
     # -- stories (weightwatch.matching.story) -------------------------------------------------
 
-    @staticmethod
-    def _index_story(conn: sqlite3.Connection, hit: NewHit, hit_id: int, now: datetime) -> None:
-        if not hit.story_features:
-            return
-        conn.execute(
-            "INSERT OR REPLACE INTO story_features (hit_id, features) VALUES (?, ?)",
-            [hit_id, hit.story_features],
-        )
-        stamp = int(now.timestamp())
-        conn.executemany(
-            "INSERT OR IGNORE INTO story_words (rule, word, created, hit_id) VALUES (?, ?, ?, ?)",
-            [(hit.rule, word, stamp, hit_id) for word in dict.fromkeys(hit.story_words)],
-        )
-
     def story_candidates(
         self,
         rule: str,
@@ -274,75 +258,9 @@ class Storage:
         ]
 
     def story_context(self, lookup: StoryLookup) -> StoryContext:
-        """What a batch of new hits needs to know about stored stories, in one read: the
-        story of each (rule, link), each (rule, word)'s newest hits in the window, the
-        features of every hit that is some new hit's candidate, and each named story's
-        sources (see ``StoryContext``)."""
-        linked: dict[tuple[str, str], int] = {}
-        by_rule: dict[str, list[str]] = {}
-        for rule, link in sorted(lookup.links):
-            if link:
-                by_rule.setdefault(rule, []).append(link)
-        for rule, links in by_rule.items():
-            for chunk in _chunks(links):
-                marks = ",".join("?" * len(chunk))
-                rows = self.conn.execute(
-                    "SELECT link, COALESCE(duplicate_of, id) FROM hits"
-                    f" WHERE rule = ? AND link IN ({marks}) ORDER BY id",
-                    [rule, *chunk],
-                ).fetchall()
-                for link, first in rows:
-                    linked.setdefault((rule, str(link)), int(first))
-        recent: dict[tuple[str, str], tuple[int, ...]] = {}
-        if lookup.since is not None:
-            after = int(lookup.since.timestamp())
-            for rule, words in lookup.words:
-                for word, _ in words:
-                    if (rule, word) in recent:
-                        continue
-                    rows = self.conn.execute(
-                        "SELECT hit_id FROM story_words WHERE rule = ? AND word = ?"
-                        " AND created >= ? ORDER BY created DESC LIMIT ?",
-                        [rule, word, after, lookup.per_word],
-                    ).fetchall()
-                    recent[(rule, word)] = tuple(int(r[0]) for r in rows)
-        partial = StoryContext(linked=linked, recent=recent)
-        wanted = sorted(
-            {
-                h
-                for rule, words in lookup.words
-                for h in partial.candidates(rule, words, lookup.limit)
-            }
-        )
-        hits: dict[int, StoredHit] = {}
-        for ids in _chunks(wanted):
-            marks = ",".join("?" * len(ids))
-            rows = self.conn.execute(
-                "SELECT h.id, COALESCE(h.duplicate_of, h.id), f.features FROM hits h"
-                f" JOIN story_features f ON f.hit_id = h.id WHERE h.id IN ({marks})",
-                ids,
-            ).fetchall()
-            hits.update((int(a), StoredHit(int(b), str(c))) for a, b, c in rows)
-        firsts = sorted(set(linked.values()) | {h.first_id for h in hits.values()})
-        sources: dict[int, set[str]] = {f: set() for f in firsts}
-        for ids in _chunks(firsts):
-            marks = ",".join("?" * len(ids))
-            rows = self.conn.execute(
-                "SELECT id, duplicate_of, source FROM hits"
-                f" WHERE id IN ({marks}) OR duplicate_of IN ({marks})",
-                [*ids, *ids],
-            ).fetchall()
-            for hit_id, duplicate_of, source in rows:
-                if hit_id in sources:
-                    sources[hit_id].add(str(source))
-                if duplicate_of in sources:
-                    sources[duplicate_of].add(str(source))
-        return StoryContext(
-            linked=linked,
-            recent=recent,
-            hits=hits,
-            sources={f: frozenset(s) for f, s in sources.items()},
-        )
+        """What a batch of new hits needs to know about stored stories, in one read
+        (``storage.stories.read_context``)."""
+        return stories.read_context(self.conn, lookup)
 
     def story_sources(self, first_hit: int) -> set[str]:
         """The sources of a story's hits (its first hit and every member)."""
@@ -431,7 +349,7 @@ class Storage:
                 hit_ids.append(hit_id)
                 by_position[-1] = duplicate_of if duplicate_of is not None else hit_id
                 self._insert_alerts(conn, hit_id, hit.alerts, stamp)
-                self._index_story(conn, hit, hit_id, now)
+                stories.index_story(conn, hit, hit_id, now)
             self._update_source(conn, source, state, len(items))
             self._insert_alerts(conn, None, notices, stamp)
             if page_blocks is not None:
@@ -798,9 +716,3 @@ class Storage:
 
     def hits(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM hits ORDER BY id DESC LIMIT ?", [limit])
-
-
-def _chunks(values: list[T]) -> Iterator[list[T]]:
-    """At most 500 at a time: SQLite's limit on ``?`` parameters is 999 on old builds."""
-    for start in range(0, len(values), 500):
-        yield values[start : start + 500]
