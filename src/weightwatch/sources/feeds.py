@@ -23,7 +23,7 @@ What happens to a body, in order:
    when a feed moves) and spend ~13% of the parse time joining URLs.
    Whitespace before ``<?xml`` (a classic PHP bug) is removed first, so the strict parser can
    read such feeds instead of falling back to the lenient one.
-   Before feedparser sees it, the markup is bounded (``_too_much_markup``): feedparser's
+   Before feedparser sees it, the markup is bounded (``sources.markup``): feedparser's
    pure-Python handlers cost 15-35 µs per element and cannot be interrupted, so 1 M nested
    elements took 11.6 s and 1 M ``<a/>`` 33 s, past any fetch deadline. More than
    ``MAX_DEPTH`` levels of nesting or ``MAX_ELEMENTS`` elements (outside CDATA and comments)
@@ -61,6 +61,7 @@ from feedparser.encodings import convert_to_utf8
 
 from weightwatch.errors import ParseError
 from weightwatch.sources.clean import clean_text
+from weightwatch.sources.markup import MAX_DEPTH, MAX_ELEMENTS, too_much_markup
 from weightwatch.sources.urls import canonical_url
 from weightwatch.types import FeedResult, Item
 
@@ -82,11 +83,6 @@ TEXT_LIMIT = 20_000
 TITLE_LIMIT = 2_000
 #: Longest ``Item.id``; a longer guid is replaced by ``sha1:`` and its hash.
 ID_LIMIT = 1_000
-#: Deepest element nesting parsed (a real feed nests a few dozen; Blink stops HTML at 512).
-MAX_DEPTH = 512
-#: Most elements parsed: 150,000 ``<a/>`` take about 5 s here; 10,000 items of a dozen
-#: elements each fit.
-MAX_ELEMENTS = 150_000
 #: HTML beyond this many characters is not looked at (the text is cut to TEXT_LIMIT anyway).
 _RAW_LIMIT = 200_000
 
@@ -250,7 +246,7 @@ class _Parser:
         decoded: dict[str, Any] = {}
         data = convert_to_utf8({"content-type": content_type}, body, decoded)
         data = data.replace(b"<!ENTITY", b"<!IGNORED")
-        too_much = _too_much_markup(data)
+        too_much = too_much_markup(data)
         if too_much:
             raise TooMuchMarkup(f"{too_much}; it was not parsed.", url=self.url, source=self.source)
         # No content-location: we resolve links ourselves (canonical_url against the final URL).
@@ -444,60 +440,6 @@ def _charset_param(params: str) -> str:
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset":
             return value.strip().strip("\"'").strip()
-    return ""
-
-
-_HIDDEN_MARKUP_RE = re.compile(rb"<!--|<!\[CDATA\[")
-_XML_TAG_RE = re.compile(rb"<(/?)[^\s<>/!?][^<>]*?(/?)>")
-
-
-def _markup(data: bytes) -> list[bytes]:
-    """The parts of ``data`` outside comments and CDATA sections (an unclosed one runs to
-    the end), in one linear pass."""
-    parts: list[bytes] = []
-    pos = 0
-    while match := _HIDDEN_MARKUP_RE.search(data, pos):
-        parts.append(data[pos : match.start()])
-        end = data.find(b"-->" if match.group() == b"<!--" else b"]]>", match.end())
-        if end < 0:
-            return parts
-        pos = end + 3
-    parts.append(data[pos:])
-    return parts
-
-
-def _too_much_markup(data: bytes) -> str:
-    """Why ``data`` has too many elements or nests them too deep to parse, or ``""``.
-
-    Counts at C speed first: every "<" that is not "</", "<!" or "<?" may open an element,
-    so a body with few of them (nearly every feed) is done at once. Only past ``MAX_DEPTH``
-    such "<" are comments and CDATA left out and the elements counted, and only then, with
-    at most ``MAX_ELEMENTS`` of them, is the nesting followed tag by tag.
-    """
-
-    def opens(part: bytes) -> int:
-        return part.count(b"<") - part.count(b"</") - part.count(b"<!") - part.count(b"<?")
-
-    if opens(data) <= MAX_DEPTH:
-        return ""
-    parts = _markup(data)
-    elements = sum(map(opens, parts))
-    if elements > MAX_ELEMENTS:
-        return f"The feed has more than {MAX_ELEMENTS:,} elements (a real feed has far fewer)"
-    if elements <= MAX_DEPTH:
-        return ""
-    depth = 0
-    for part in parts:
-        for closing, empty in _XML_TAG_RE.findall(part):
-            if closing:
-                depth = max(depth - 1, 0)
-            elif not empty:
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return (
-                        f"The feed nests elements more than {MAX_DEPTH} deep "
-                        "(a real feed nests a few dozen)"
-                    )
     return ""
 
 
