@@ -37,6 +37,7 @@ from pathlib import Path
 
 from weightwatch.matching import story
 from weightwatch.storage.store import Storage
+from weightwatch.types import StoryLookup
 
 ROOT = Path(__file__).resolve().parents[1]
 UCI_CSV = (
@@ -187,14 +188,21 @@ def measure(path: Path, size: int, per_day: int, queries: int, seed: int) -> dic
     for n, title in enumerate(titles):
         t = time.perf_counter()
         f = story.features(title)
-        storage.hit_with_link(RULE, f"https://example.net/new/{n}")
-        rows = storage.story_candidates(
-            RULE,
-            [(w, story.weight(w) or 0.5) for w in f.lookup_words()],
-            since,
-            per_word=tune.per_word,
-            limit=tune.max_candidates,
+        words = tuple((w, story.weight(w) or 0.5) for w in f.lookup_words())
+        context = storage.story_context(  # what the pipeline reads: same link, then words
+            StoryLookup(
+                links=frozenset({(RULE, f"https://example.net/new/{n}")}),
+                words=((RULE, words),),
+                since=since,
+                per_word=tune.per_word,
+                limit=tune.max_candidates,
+            )
         )
+        rows = [
+            (h, context.hits[h].first_id, context.hits[h].features)
+            for h in context.candidates(RULE, words, tune.max_candidates)
+            if h in context.hits
+        ]
         best = story.best_match(f, [(r[1], story.Features.from_json(r[2])) for r in rows])
         times.append((time.perf_counter() - t) * 1000)
         joined += best is not None

@@ -364,7 +364,7 @@ def test_a_story_started_in_the_same_poll_gets_its_members(tmp_path: Path) -> No
     (row,) = s.stories("r")
     assert row["id"] == ids[0]
     assert [m["id"] for m in row["members"]] == [ids[1]]
-    assert s.story_sources(ids[0]) == {"s"}
+    assert {row["source"], *(m["source"] for m in row["members"])} == {"s"}
     s.close()
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from daemon_harness import OLD, daemon_config, news, polled, start, wait_for
+from daemon_harness import OLD, DaemonProcess, daemon_config, news, polled, start, wait_for
 from feedgen import rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch.cli import main
@@ -82,3 +82,18 @@ def test_feed_credentials_from_the_environment_appear_nowhere(
     for secret in ("hunter2secret", "tok3nvalue99"):
         assert secret not in shown
         assert secret.encode() not in stored
+
+
+@pytest.mark.system
+def test_a_daemon_refusing_its_config_says_why_at_journal_error_priority(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[settings]\nintervall = "5m"\n', encoding="utf-8")
+    d = DaemonProcess(path, tmp_path, journal=True)
+    try:
+        assert d.proc.wait(timeout=30) == 78
+    finally:
+        d.close()
+    lines = [line for line in d.log.splitlines() if line.strip()]
+    assert any("intervall" in line for line in lines)
+    # Every line of the reason is at error priority, so `journalctl -p warning` shows it.
+    assert [line for line in lines if not line.startswith("<3>")] == []

@@ -15,6 +15,7 @@ from fsfaults import small_tmpfs
 from storage_builders import NOW, alert, filled
 from weightwatch.errors import StorageError
 from weightwatch.storage import Storage
+from weightwatch.types import StoryLookup
 
 
 def _full_error(storage: Storage, tries: int = 10_000) -> StorageError:
@@ -137,8 +138,7 @@ READS: list[tuple[str, Callable[[Storage], Any]]] = [
     ("hits_since", lambda s: s.hits_since(NOW)),
     ("url_health", lambda s: s.url_health("k1")),
     ("page_fingerprints", lambda s: s.page_fingerprints("a", NOW)),
-    ("hit_with_link", lambda s: s.hit_with_link("oa", "http://example.org/1")),
-    ("story_sources", lambda s: s.story_sources(1)),
+    ("story_context", lambda s: s.story_context(StoryLookup(links=frozenset({("oa", "x")})))),
     ("items_since", lambda s: s.items_since(NOW)),
     ("stories", lambda s: s.stories()),
     ("ensure_sources", lambda s: s.ensure_sources([("b", "http://b/")])),

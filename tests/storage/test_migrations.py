@@ -13,6 +13,9 @@ import sqlite_utils
 
 from weightwatch.storage import Storage
 from weightwatch.storage.migrations import migrations, story_0005
+from weightwatch.types import StoryLookup
+
+LINK = "http://example.org/1"
 
 MIGRATIONS_DIR = Path(story_0005.__file__).parent
 RELEASE = (
@@ -70,7 +73,8 @@ def test_a_database_of_migration_0004_migrates_and_keeps_its_data(tmp_path: Path
         [pending] = storage.open_alerts()
         assert (pending.title, pending.hit_id, pending.url_key) == ("the alert", 1, "k1")
         assert storage.page_fingerprints("a", datetime(2000, 1, 1, tzinfo=UTC)) == {"fp"}
-        assert storage.hit_with_link("oa", "http://example.org/1") == 1
+        linked = storage.story_context(StoryLookup(links=frozenset({("oa", LINK)}))).linked
+        assert linked == {("oa", LINK): 1}
         # 0005 backfilled the hit's story features and index words (the rule's term excluded).
         features = storage.conn.execute("SELECT features FROM story_features").fetchone()[0]
         assert features == story_0005.features(*RELEASE, ["OpenAI"]).to_json()

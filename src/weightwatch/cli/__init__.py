@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_demo(sys.stdout)
             return 0
     except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+        _error(str(exc))  # under systemd: why it exited 78 shows with -p warning
         return EX_CONFIG
     except StorageError as exc:
         _error(f"weightwatch: {exc}")

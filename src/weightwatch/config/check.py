@@ -515,9 +515,9 @@ class Checker:
             if not url:
                 self.add(entry_path, "is empty; expected a notification URL such as console://")
                 continue
-            from weightwatch.delivery.notify import check_url, missing_parts
+            from weightwatch.delivery.notify import check_url
 
-            why = check_url(url) or missing_parts(url)
+            why = check_url(url)
             if why:
                 if "$" in entry.split("://", 1)[0]:
                     # The scheme came from the environment: do not quote any of it.

@@ -92,19 +92,21 @@ def scrub(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
 
 
 def check_url(url: str) -> str | None:
-    """None when Apprise can use ``url``, else a sentence saying why not."""
+    """None when Apprise can use ``url``, else a sentence saying why not: not a URL, not
+    one Apprise recognises, or one its service cannot work with (``_missing_parts``)."""
     if "://" not in url:
         return "is not a notification URL (expected scheme://..., e.g. ntfy://ntfy.sh/TOPIC)"
-    if _instantiate(url) is None:
+    plugin = _instantiate(url)
+    if plugin is None:
         scheme = url.split("://", 1)[0]
         known = "console" if scheme == "console" else None
         if known:
             return None
         return f"Apprise does not recognise this URL (scheme {scheme!r} or its form is wrong)"
-    return None
+    return _missing_parts(url, plugin)
 
 
-def missing_parts(url: str) -> str | None:
+def _missing_parts(url: str, plugin: Any) -> str | None:
     """Why a URL Apprise accepts still cannot work: a port out of range, or a part its
     service requires missing (``ntfy://`` without a topic).
 
@@ -117,9 +119,6 @@ def missing_parts(url: str) -> str | None:
     if port and not 1 <= int(port.group(1)[:6]) <= 65535:
         return f"has the port {port.group(1)[:12]}; a port is from 1 to 65535"
     try:
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-        if plugin is None:
-            return None
         cls = type(plugin)
         parsed = cls.parse_url(url) or {}
         tokens: dict[str, dict[str, Any]] = dict(getattr(cls, "template_tokens", {}) or {})

@@ -219,19 +219,6 @@ class Storage:
             known.update(r[0] for r in rows)
         return known
 
-    def hit_with_link(self, rule: str, link: str) -> int | None:
-        """The original hit of ``rule`` with this canonical link, at any age."""
-        if not link:
-            return None
-        row = self.conn.execute(
-            "SELECT COALESCE(duplicate_of, id) FROM hits WHERE rule = ? AND link = ?"
-            " ORDER BY id LIMIT 1",
-            [rule, link],
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    # -- stories (weightwatch.matching.story) -------------------------------------------------
-
     def story_candidates(
         self,
         rule: str,
@@ -261,14 +248,6 @@ class Storage:
         """What a batch of new hits needs to know about stored stories, in one read
         (``storage.stories.read_context``)."""
         return stories.read_context(self.conn, lookup)
-
-    def story_sources(self, first_hit: int) -> set[str]:
-        """The sources of a story's hits (its first hit and every member)."""
-        rows = self.conn.execute(
-            "SELECT DISTINCT source FROM hits WHERE id = ? OR duplicate_of = ?",
-            [first_hit, first_hit],
-        ).fetchall()
-        return {str(r[0]) for r in rows}
 
     def stories(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The newest stories (first hits), each with ``members``: the later hits attached to
