@@ -11,6 +11,8 @@ The hierarchy, drawn once::
     │   │   ├── HTTPStatusError      a non-2xx/304 status; .status, .retry_after (seconds)
     │   │   └── ResponseTooLarge     the decoded body passed the size cap
     │   └── ParseError               the body is not a feed we can read
+    │       └── TooMuchMarkup        (sources.feeds) nesting or element caps hit before
+    │                                feedparser; the body was not parsed
     ├── StorageError                 the SQLite database could not be opened, read or
     │                                written, or (read-only) is missing or of another schema;
     │                                .kind says which ("full", "damaged", ...: the exit code)
