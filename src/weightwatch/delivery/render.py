@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from weightwatch.types import Item
+from weightwatch.types import Item, RelatedStory
 
 if TYPE_CHECKING:
     from weightwatch.delivery.templates import Template
@@ -30,11 +30,13 @@ _warned_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class RuleMatch:
-    """One rule that matched an item: its name, the matched terms and a context snippet."""
+    """One rule that matched an item: its name, the matched terms, a context snippet and
+    the story the hit came close to without joining (``matching.hits``), if any."""
 
     rule: str
     terms: tuple[str, ...]
     snippet: str
+    related: RelatedStory | None = None
 
 
 def _short(text: str, limit: int) -> str:
@@ -44,6 +46,33 @@ def _short(text: str, limit: int) -> str:
 
 def format_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+
+
+def _related(matches: list[RuleMatch]) -> RelatedStory | None:
+    return next((m.related for m in matches if m.related is not None), None)
+
+
+def related_context(related: RelatedStory | None) -> dict[str, str] | None:
+    """The ``related`` placeholder: the story's title, source, link and ``alerted`` (a time
+    as ``format_time`` writes it, or "just now" for a story of the same poll)."""
+    if related is None:
+        return None
+    return {
+        "title": related.title or related.link or "(untitled item)",
+        "source": related.source,
+        "link": related.link,
+        "alerted": format_time(related.alerted_at) if related.alerted_at else "just now",
+    }
+
+
+HINT = "Possibly the same story as:"
+
+
+def related_line(related: dict[str, str]) -> str:
+    """The hint in plain text: "Possibly the same story as: <title>, alerted <time> from
+    <source>"."""
+    title = _short(related["title"], TITLE_MAX)
+    return f"{HINT} {title}, alerted {related['alerted']} from {related['source']}"
 
 
 def alert_context(item: Item, matches: list[RuleMatch], channel: str) -> dict[str, Any]:
@@ -60,6 +89,7 @@ def alert_context(item: Item, matches: list[RuleMatch], channel: str) -> dict[st
         "other_sources": [],
         "count": 1,
         "channel": channel,
+        "related": related_context(_related(matches)),
     }
 
 
@@ -69,6 +99,16 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 def md_escape(text: str) -> str:
     """Feed text made inert in Markdown (no links, emphasis or headings smuggled in)."""
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _md_inert(key: str, value: Any) -> Any:
+    """A placeholder's value Markdown-escaped (links, and the related story's, stay as
+    they are)."""
+    if isinstance(value, str) and key != "link":
+        return md_escape(value)
+    if isinstance(value, dict):
+        return {k: _md_inert(k, v) for k, v in value.items()}
+    return value
 
 
 def render_formatted(
@@ -92,7 +132,7 @@ def render_formatted(
     elif fmt == "html":
         default_body = _html_body(ctx)
     if fmt == "markdown" and (title_template or body_template):
-        ctx = {k: md_escape(v) if isinstance(v, str) and k != "link" else v for k, v in ctx.items()}
+        ctx = {k: _md_inert(k, v) for k, v in ctx.items()}
     title = _render_or(title_template, ctx, default_title, "title", item, channel)
     body = _render_or(body_template, ctx, default_body, "body", item, channel)
     return " ".join(title.split())[: TITLE_MAX * 2], body
@@ -146,7 +186,20 @@ def _markdown_body(ctx: dict[str, Any]) -> str:
     lines.append(f"Rules: {rules} (matched: {terms})")
     if ctx["snippet"]:
         lines += ["", "> " + md_escape(ctx["snippet"])]
+    related = ctx["related"]
+    if related:
+        title = md_escape(_short(related["title"], TITLE_MAX))
+        named = f"[{title}]({_md_link(related['link'])})" if related["link"] else title
+        lines += [
+            "",
+            f"{HINT} {named}, alerted {related['alerted']} from {md_escape(related['source'])}",
+        ]
     return "\n".join(lines)
+
+
+def _md_link(url: str) -> str:
+    """A link target that cannot close the Markdown link early."""
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
 def _html_body(ctx: dict[str, Any]) -> str:
@@ -160,6 +213,14 @@ def _html_body(ctx: dict[str, Any]) -> str:
     ]
     if ctx["snippet"]:
         parts.append(f"<blockquote>{e(ctx['snippet'])}</blockquote>")
+    related = ctx["related"]
+    if related:
+        title = e(_short(related["title"], TITLE_MAX))
+        if related["link"]:
+            title = f'<a href="{e(related["link"], quote=True)}">{title}</a>'
+        parts.append(
+            f"<p>{HINT} {title}, alerted {e(related['alerted'])} from {e(related['source'])}</p>"
+        )
     return "\n".join(parts)
 
 
@@ -184,6 +245,11 @@ def render_alert(item: Item, matches: list[RuleMatch]) -> tuple[str, str]:
     if snippet:
         lines.append("")
         lines.append(snippet)
+    related = related_context(_related(matches))
+    if related:
+        lines += ["", related_line(related)]
+        if related["link"]:
+            lines.append(related["link"])
     return title, "\n".join(lines)
 
 
@@ -198,6 +264,7 @@ def alert_data(item: Item, matches: list[RuleMatch]) -> str:
             "published": item.published.isoformat() if item.published else None,
             "terms": sorted({t for m in matches for t in m.terms}),
             "snippet": next((m.snippet for m in matches if m.snippet), ""),
+            "related": related_context(_related(matches)),
         },
         ensure_ascii=False,
     )
@@ -228,6 +295,8 @@ def render_digest(entries: list[dict[str, Any]], *, reason: str) -> tuple[str, s
             lines.append(f"   {detail}")
         if e.get("link"):
             lines.append(f"   {e['link']}")
+        if e.get("related"):
+            lines.append(f"   {related_line(e['related'])}")
     return title, "\n".join(lines)
 
 
