@@ -287,6 +287,7 @@ def related_replay(items: Sequence[Headline], floors: Sequence[float]) -> None:
     feats = [story.features(h.title) for h in items]
     near: list[tuple[int, float]] = []  # (hit, score) with the hinted story's first hit
     right: list[bool] = []
+    wrong: list[str] = []
     for n in range(len(items)):
         if first[n] != n:
             continue
@@ -294,6 +295,8 @@ def related_replay(items: Sequence[Headline], floors: Sequence[float]) -> None:
         if found is not None:
             near.append((n, found[1]))
             right.append(items[found[0]].label == items[n].label)
+            if not right[-1] and found[1] >= story.TUNING.related:
+                wrong.append(f"  {found[1]:.2f} {items[n].title!r} ~ {items[found[0]].title!r}")
     starts = sum(1 for n, f in enumerate(first) if f == n)
     missed = sum(
         1
@@ -306,6 +309,7 @@ def related_replay(items: Sequence[Headline], floors: Sequence[float]) -> None:
         got = [ok for (_, score), ok in zip(near, right, strict=True) if score >= floor]
         mark = " (TUNING.related)" if floor == story.TUNING.related else ""
         print(f"| {floor:.2f}{mark} | {len(got)} | {sum(got)} | {len(got) - sum(got)} |")
+    print("\nwrong hints at TUNING.related:\n" + "\n".join(wrong))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -199,7 +199,9 @@ def _markdown_body(ctx: dict[str, Any]) -> str:
 
 def _md_link(url: str) -> str:
     """A link target that cannot close the Markdown link early."""
-    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+    for char, code in (("(", "%28"), (")", "%29"), (" ", "%20"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return url.replace('"', "%22")
 
 
 def _html_body(ctx: dict[str, Any]) -> str:
