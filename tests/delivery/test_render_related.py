@@ -40,7 +40,7 @@ def case(related: RelatedStory, fmt: str, expected: str, id: str) -> object:
             CALM,
             "text",
             "Possibly the same story as: OpenAI launches two open models, alerted"
-            " 2026-12-01 14:05 UTC from wire\nhttps://w.example/1",
+            " 2026-12-01 14:05 UTC from wire\n\nSource: hn",
             "text",
         ),
         case(

@@ -59,7 +59,7 @@ def test_a_report_close_to_an_earlier_story_alerts_with_the_hint_and_hits_shows_
     )
     assert hint is not None, second["message"]
     assert (hint[1], hint[3]) == (FIRST.title, "news")
-    assert FIRST.link in second["message"]
+    assert second["message"].splitlines()[:3] == [SECOND.title, SECOND.link, hint[0]]
     # Two stories (no join), the second keeps its hint.
     assert db_rows(
         tmp_path, "SELECT source, duplicate_of, related_title, related_source FROM hits ORDER BY id"

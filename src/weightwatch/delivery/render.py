@@ -181,19 +181,18 @@ def _template_failed(
 def _markdown_body(ctx: dict[str, Any]) -> str:
     title = md_escape(ctx["title"])
     lines = [f"**[{title}]({ctx['link']})**" if ctx["link"] else f"**{title}**", ""]
+    related = ctx["related"]
+    if related:  # next to the headline: a duplicate that slipped through costs one glance
+        named = md_escape(_short(related["title"], TITLE_MAX))
+        if related["link"]:
+            named = f"[{named}]({_md_link(related['link'])})"
+        source = md_escape(related["source"])
+        lines += [f"{HINT} {named}, alerted {related['alerted']} from {source}", ""]
     lines.append(f"Source: {md_escape(ctx['source'])} · Published: {ctx['published']}")
     rules, terms = md_escape(", ".join(ctx["rules"])), md_escape(", ".join(ctx["terms"]))
     lines.append(f"Rules: {rules} (matched: {terms})")
     if ctx["snippet"]:
         lines += ["", "> " + md_escape(ctx["snippet"])]
-    related = ctx["related"]
-    if related:
-        title = md_escape(_short(related["title"], TITLE_MAX))
-        named = f"[{title}]({_md_link(related['link'])})" if related["link"] else title
-        lines += [
-            "",
-            f"{HINT} {named}, alerted {related['alerted']} from {md_escape(related['source'])}",
-        ]
     return "\n".join(lines)
 
 
@@ -208,21 +207,21 @@ def _html_body(ctx: dict[str, Any]) -> str:
     e = html.escape
     title = e(ctx["title"])
     head = f'<a href="{e(ctx["link"], quote=True)}">{title}</a>' if ctx["link"] else title
-    parts = [
-        f"<p><b>{head}</b></p>",
+    parts = [f"<p><b>{head}</b></p>"]
+    related = ctx["related"]
+    if related:  # next to the headline: a duplicate that slipped through costs one glance
+        named = e(_short(related["title"], TITLE_MAX))
+        if related["link"]:
+            named = f'<a href="{e(related["link"], quote=True)}">{named}</a>'
+        parts.append(
+            f"<p>{HINT} {named}, alerted {e(related['alerted'])} from {e(related['source'])}</p>"
+        )
+    parts += [
         f"<p>Source: {e(ctx['source'])}<br>Published: {e(ctx['published'])}<br>"
         f"Rules: {e(', '.join(ctx['rules']))} (matched: {e(', '.join(ctx['terms']))})</p>",
     ]
     if ctx["snippet"]:
         parts.append(f"<blockquote>{e(ctx['snippet'])}</blockquote>")
-    related = ctx["related"]
-    if related:
-        title = e(_short(related["title"], TITLE_MAX))
-        if related["link"]:
-            title = f'<a href="{e(related["link"], quote=True)}">{title}</a>'
-        parts.append(
-            f"<p>{HINT} {title}, alerted {e(related['alerted'])} from {e(related['source'])}</p>"
-        )
     return "\n".join(parts)
 
 
@@ -237,6 +236,9 @@ def render_alert(item: Item, matches: list[RuleMatch]) -> tuple[str, str]:
     lines = [headline]
     if item.link:
         lines.append(item.link)
+    related = related_context(_related(matches))
+    if related:  # next to the headline: a duplicate that slipped through costs one glance
+        lines.append(related_line(related))
     lines.append("")
     lines.append(f"Source: {item.source}")
     lines.append(f"Published: {format_time(item.published)}")
@@ -247,11 +249,6 @@ def render_alert(item: Item, matches: list[RuleMatch]) -> tuple[str, str]:
     if snippet:
         lines.append("")
         lines.append(snippet)
-    related = related_context(_related(matches))
-    if related:
-        lines += ["", related_line(related)]
-        if related["link"]:
-            lines.append(related["link"])
     return title, "\n".join(lines)
 
 
