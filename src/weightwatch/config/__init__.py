@@ -97,11 +97,15 @@ __all__ = [
 ]
 
 
-def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the config file at ``path``; ConfigError lists every problem."""
+def load(path: Path, env: Mapping[str, str] | None = None, *, need_secrets: bool = True) -> Config:
+    """Read and validate the config file at ``path``; ConfigError lists every problem.
+
+    ``need_secrets=False`` (commands that send nothing): an unset ``${VAR}`` is kept as
+    written and listed in ``Config.unexpanded`` instead of being a problem.
+    """
     from weightwatch.config import reading
 
-    return reading.load(path, env)
+    return reading.load(path, env, need_secrets=need_secrets)
 
 
 def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
