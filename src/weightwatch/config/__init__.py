@@ -108,11 +108,18 @@ def load(path: Path, env: Mapping[str, str] | None = None, *, need_secrets: bool
     return reading.load(path, env, need_secrets=need_secrets)
 
 
-def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+def parse(
+    text: str,
+    *,
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    need_secrets: bool = True,
+) -> Config:
     """Validate config ``text``; ``path`` (where it came from) anchors relative paths.
 
     ``env`` defaults to ``os.environ``. Raises ConfigError with every problem found.
+    ``need_secrets=False``: as for ``load``.
     """
     from weightwatch.config import reading
 
-    return reading.parse(text, path=path, env=env)
+    return reading.parse(text, path=path, env=env, need_secrets=need_secrets)
