@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon_harness import DaemonProcess, daemon_config
 from servers import WebhookReceiver
 from weightwatch.cli import main
 from weightwatch.config import paths
@@ -146,7 +147,7 @@ def test_a_reading_command_on_the_system_install_names_the_missing_database_and_
     assert main([*argv, "--system"]) == 1
     err = capsys.readouterr().err
     assert f"There is no database at {system_db(system_root)} yet" in err
-    assert "the system service's database (StateDirectory=weightwatch" in err
+    assert "That path is the system service's database, since the config is" in err
     assert "environment variable" not in err  # the unset secrets are no problem here
     assert not (system_root / "var").exists()  # nothing created, not even the folder
 
@@ -180,7 +181,7 @@ def test_a_database_this_user_cannot_reach_is_exit_77_with_the_reason(
     finally:
         private.chmod(0o700)
     err = capsys.readouterr().err
-    assert f"The database {system_db(system_root)}" in err and "cannot be read by" in err
+    assert f"The database {system_db(system_root)} cannot be read by the user" in err
     assert "Run the command with sudo." in err
 
 
@@ -299,3 +300,19 @@ def test_under_the_journal_config_problems_are_errors_and_unseen_variables_warni
     assert len(warned) == 2 and all(line.startswith("<4>Warning: ") for line in warned)
     missing = journal_run(["status", "--system"], tmp_path, env)
     assert len(missing) == 1 and missing[0].startswith("<3>weightwatch: There is no database")
+
+
+@pytest.mark.system
+def test_run_by_hand_takes_its_secrets_from_the_env_file_beside_the_config(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    hook = f"json://127.0.0.1:{webhook.port}/hook?+X-Token=${{HOOK_TOKEN}}"
+    config = daemon_config(tmp_path, {"a": "http://127.0.0.1:9/a.xml"}, hook)
+    (tmp_path / "env").write_text("HOOK_TOKEN=from-env-file\n", encoding="utf-8")
+    daemon = DaemonProcess(config, tmp_path)
+    try:
+        daemon.wait_ready()  # exit 78 ("HOOK_TOKEN is not set") would fail here
+        assert daemon.stop() == 0
+    finally:
+        daemon.close()
+    assert "from-env-file" not in daemon.log

@@ -152,8 +152,8 @@ def open_read_only(config: Config) -> Storage:
             ) from None
         except PermissionError:
             raise StorageError(
-                f"The database {path} ({database_reason(config)}) cannot be read by"
-                f" {_who()}: {_permission_hint(config)}",
+                f"The database {path} cannot be read by {_who()}. That path is"
+                f" {database_reason(config)}; {_permission_hint(config)}",
                 kind="no-access",
             ) from None
     return Storage.open_read_only(path)
@@ -171,7 +171,7 @@ def _who() -> str:
 def _permission_hint(config: Config) -> str:
     if paths.is_system_config(config.path):
         return (
-            "the system service keeps it in a folder only root can enter (under"
-            " DynamicUser= /var/lib/private is mode 0700). Run the command with sudo."
+            "the service keeps it in a folder only root can enter (under DynamicUser="
+            " systemd keeps /var/lib/private at mode 0700). Run the command with sudo."
         )
     return "run the command as the user the daemon runs as, or with sudo."

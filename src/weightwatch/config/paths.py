@@ -131,8 +131,8 @@ def database_origin(
         return "the default in $STATE_DIRECTORY (set by systemd's StateDirectory=)"
     if is_system_config(config_path, environ):
         return (
-            "the system service's database (StateDirectory=weightwatch in"
-            f" weightwatch.service), since the config is {config_path}"
+            f"the system service's database, since the config is {config_path}"
+            " (StateDirectory=weightwatch in weightwatch.service)"
         )
     if _absolute_dir(environ.get("XDG_STATE_HOME", "")) is not None:
         return "the default in $XDG_STATE_HOME"
