@@ -34,6 +34,7 @@ READERS = [
 UNSET = [
     *("WEIGHTWATCH_CONFIG", "CONFIGURATION_DIRECTORY", "STATE_DIRECTORY"),
     *("XDG_CONFIG_HOME", "XDG_STATE_HOME", "HOOK_TOKEN", "ALERT_URL", "FEED_KEY"),
+    "INVOCATION_ID",  # set under a systemd service, where the unit's env file is applied
 ]
 
 SYSTEM_CONFIG = """\
@@ -272,7 +273,11 @@ def journal_run(args: list[str], tmp_path: Path, env: dict[str, str]) -> list[st
     log = tmp_path / f"stderr-{len(list(tmp_path.iterdir()))}.log"
     with log.open("wb") as err:
         st = os.fstat(err.fileno())
-        full = {k: v for k, v in os.environ.items() if not k.startswith(("WEIGHTWATCH_", "J"))}
+        full = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("WEIGHTWATCH_", "JOURNAL_", "INVOCATION_ID"))
+        }
         full.update(env, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
         subprocess.run(
             [sys.executable, "-m", "weightwatch", *args],
@@ -309,10 +314,20 @@ def test_run_by_hand_takes_its_secrets_from_the_env_file_beside_the_config(
     hook = f"json://127.0.0.1:{webhook.port}/hook?+X-Token=${{HOOK_TOKEN}}"
     config = daemon_config(tmp_path, {"a": "http://127.0.0.1:9/a.xml"}, hook)
     (tmp_path / "env").write_text("HOOK_TOKEN=from-env-file\n", encoding="utf-8")
-    daemon = DaemonProcess(config, tmp_path)
+    daemon = DaemonProcess(config, tmp_path, env={"INVOCATION_ID": ""})  # not a service
     try:
-        daemon.wait_ready()  # exit 78 ("HOOK_TOKEN is not set") would fail here
+        daemon.wait_ready(timeout=60)  # exit 78 ("HOOK_TOKEN is not set") would fail here
         assert daemon.stop() == 0
     finally:
         daemon.close()
     assert "from-env-file" not in daemon.log
+
+
+def test_under_a_systemd_service_the_env_file_is_left_to_the_manager(
+    system_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_system_config(system_root)
+    write_env_file(system_root, "HOOK_TOKEN=hook-s3cret-3\nALERT_URL=console://\n")
+    monkeypatch.setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef")
+    assert main(["test-notify", "--system"]) == 78  # the unit did not set them: a problem
+    assert "HOOK_TOKEN is not set" in capsys.readouterr().err

@@ -48,8 +48,14 @@ def config_path(args: argparse.Namespace) -> Path:
 
 def apply_env_file(path: Path) -> EnvFile:
     """Set the variables of the units' ``EnvironmentFile=`` for ``path`` that the process
-    environment does not already have (the environment wins); unreadable: nothing set."""
-    found = read_env_file(paths.env_file_for(path))
+    environment does not already have (the environment wins); unreadable: nothing set.
+
+    Under a systemd service (``$INVOCATION_ID``) nothing is read: the manager has applied
+    the unit's own ``EnvironmentFile=`` (and the service's user often may not read it)."""
+    env_file = paths.env_file_for(path)
+    if os.environ.get("INVOCATION_ID"):
+        return EnvFile(env_file)
+    found = read_env_file(env_file)
     for name, value in found.values.items():
         os.environ.setdefault(name, value)
     return found
