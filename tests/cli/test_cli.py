@@ -47,7 +47,7 @@ def test_check_lists_every_problem_with_its_key_path_and_exits_78(tmp_path: Path
 [settings]
 interval = "soon"
 [channels]
-phone = "ntfy://ntfy.sh/${NTFY_TOPIC}"
+phone = "ntfy://ntfy.sh/${NTFY TOPIC}"
 [[source]]
 name = "a"
 url = "ftp://example.org/feed"

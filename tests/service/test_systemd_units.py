@@ -106,3 +106,22 @@ def test_units_say_loadcredential_is_not_read_yet() -> None:
         assert not re.search(r"^LoadCredential=", text, re.MULTILINE)
         assert "LoadCredential= is not read yet" in text or "NOT read by weightwatch" in text
     assert "LoadCredential" in (ROOT / "docs" / "systemd.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["weightwatch.service", "weightwatch-user.service"])
+def test_units_make_private_tmp_real_and_files_private(name: str) -> None:
+    service = keys(name)["Service"]
+    assert service["UMask"] == "0077"
+    # A user manager (systemd 252) applies PrivateTmp= only inside a user namespace.
+    assert service["PrivateTmp"] == "yes" and service["PrivateUsers"] == "yes"
+
+
+def test_systemd_doc_gives_the_install_a_fresh_machine_needs() -> None:
+    doc = (ROOT / "docs" / "systemd.md").read_text(encoding="utf-8")
+    for needed in ("git", "make", "python3-venv", "Python 3.11", "PyPI", "enable-linger"):
+        assert needed in doc, needed
+    assert doc.index("mkdir -p ~/.config/systemd/user") < doc.index(
+        "cp systemd/weightwatch-user.service ~/.config/systemd/user/"
+    )
+    assert "could not be checked" not in doc
+    assert "make test-systemd" in doc

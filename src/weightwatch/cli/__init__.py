@@ -4,9 +4,13 @@ Exit codes: 0 done (some sources failing is not a crash), 1 an error weightwatch
 recover from (internal, or a database problem not listed here), 2 wrong usage,
 78 (EX_CONFIG) the config has problems. The database (``StorageError.kind``): 65
 (EX_DATAERR) the file is not a database this weightwatch can use (damaged, empty, newer
-schema), 77 (EX_NOPERM) it cannot be written (read-only file, directory or filesystem;
-cannot be created), 75 (EX_TEMPFAIL) may pass by itself (disk full, locked). The units
-restart on 75, not on 65, 77 or 78 (``RestartPreventExitStatus=``): an operator must act.
+schema), 77 (EX_NOPERM) it cannot be written or read (read-only file, directory or filesystem;
+cannot be created; a folder this user cannot enter), 75 (EX_TEMPFAIL) may pass by itself
+(disk full, locked). The units restart on 75, not on 65, 77 or 78
+(``RestartPreventExitStatus=``): an operator must act.
+
+Which config and database a command uses, and which commands need ``${VAR}`` secrets:
+``cli.locate``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from weightwatch.errors import ConfigError, StorageError, WeightwatchError
 
 if TYPE_CHECKING:
     from weightwatch.config import Config, Rule
+    from weightwatch.storage import Storage
     from weightwatch.types import Item
 
 EX_CONFIG = 78
@@ -45,14 +50,23 @@ log = logging.getLogger("weightwatch")
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--config",
         "-c",
         type=Path,
         default=None,
         metavar="FILE",
         help="the TOML config file (default: $WEIGHTWATCH_CONFIG, else"
-        " $CONFIGURATION_DIRECTORY/config.toml, else ~/.config/weightwatch/config.toml)",
+        " $CONFIGURATION_DIRECTORY/config.toml, else /etc/weightwatch/config.toml when it"
+        " exists and this runs as root or the weightwatch user, else"
+        " ~/.config/weightwatch/config.toml)",
+    )
+    which.add_argument(
+        "--system",
+        action="store_true",
+        help="use the system service's config (/etc/weightwatch/config.toml) and its"
+        " database (/var/lib/weightwatch/weightwatch.db)",
     )
 
 
@@ -223,9 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "once":
             return _once(args)
         if args.command == "run":
+            from weightwatch.cli.locate import apply_env_file, config_path
             from weightwatch.service.daemon import run as run_daemon
 
-            return run_daemon(args.config or _default_path())
+            path = config_path(args)
+            apply_env_file(path)  # what the units' EnvironmentFile= gives (already set there)
+            return run_daemon(path)
         if args.command == "status":
             return _status(args)
         if args.command == "alerts":
@@ -254,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"weightwatch: {exc}")
         return STORAGE_EXIT.get(exc.kind, 1)
     except WeightwatchError as exc:
-        print(f"weightwatch: {exc}", file=sys.stderr)
+        _error(f"weightwatch: {exc}")
         return 1
     except KeyboardInterrupt:
         return 130
@@ -262,43 +279,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-def _error(text: str) -> None:
+def _error(text: str, priority: int = 3) -> None:
     """Print an error to stderr; at error priority (``<3>``) when stderr is the journal."""
     from weightwatch.service.systemd import stderr_is_journal
 
     if stderr_is_journal():
-        text = "\n".join(f"<3>{line}" for line in text.splitlines())
+        text = "\n".join(f"<{priority}>{line}" for line in text.splitlines())
     print(text, file=sys.stderr)
 
 
-def _default_path() -> Path:
-    from weightwatch import config as config_mod
-
-    return config_mod.default_config_path()
-
-
-def _load(args: argparse.Namespace) -> Config:
-    from weightwatch import config as config_mod
+def _load(args: argparse.Namespace, *, send: bool = False) -> Config:
+    """The config; ``send``: every ``${VAR}`` expanded (else unset ones are left as written)."""
+    from weightwatch.cli import locate
     from weightwatch.service.systemd import register_secrets
 
-    cfg = config_mod.load(args.config or _default_path())
+    cfg = locate.load_for_sending(args) if send else locate.load_for_reading(args)
     register_secrets(cfg.secrets)  # no log line, whichever library writes it, shows them
     return cfg
 
 
+def _read_only(cfg: Config) -> Storage:
+    from weightwatch.cli.locate import open_read_only
+
+    return open_read_only(cfg)
+
+
 def _check(args: argparse.Namespace) -> int:
     from weightwatch import config as config_mod
+    from weightwatch.cli import locate
+    from weightwatch.service.systemd import register_secrets
     from weightwatch.storage import Storage
 
-    cfg = _load(args)
+    checked = locate.load_for_check(args)
+    cfg = checked.config
+    register_secrets(cfg.secrets)
     print(config_mod.summary(cfg, Storage.detected_kinds(cfg.settings.database)))
+    print(locate.env_file_line(checked.env_file))
+    for warning in locate.check_warnings(checked):
+        _error(warning, priority=4)
     return 0
 
 
 def _once(args: argparse.Namespace) -> int:
     from weightwatch.service.once import run_once
 
-    cfg = _load(args)
+    cfg = _load(args, send=True)
     summary = run_once(cfg, backfill=args.backfill)
     print(summary.render())
     return 0
@@ -309,10 +334,9 @@ def _status(args: argparse.Namespace) -> int:
 
     from weightwatch.cli.status import render_status, source_rows
     from weightwatch.sources.clean import printable
-    from weightwatch.storage import Storage
 
     cfg = _load(args)
-    storage = Storage.open_read_only(cfg.settings.database)
+    storage = _read_only(cfg)
     try:
         rows = source_rows(cfg, storage.source_report(), storage.counts())
     finally:
@@ -347,7 +371,7 @@ def _alerts(args: argparse.Namespace) -> int:
             writer.close()
         print(f"Requeued {count} failed alert(s); they go out at the next delivery.")
         return 0
-    storage = Storage.open_read_only(cfg.settings.database)  # listing never creates one
+    storage = _read_only(cfg)  # listing never creates one
     try:
         status = "failed" if args.failed else None
         rows = storage.alerts(status, limit=args.limit)
@@ -390,7 +414,7 @@ def _alerts(args: argparse.Namespace) -> int:
 def _test_notify(args: argparse.Namespace) -> int:
     from weightwatch.delivery import notify as _notify
 
-    cfg = _load(args)
+    cfg = _load(args, send=True)
     if args.channel and args.channel not in cfg.channels:
         known = ", ".join(sorted(cfg.channels)) or "none"
         print(
@@ -421,10 +445,9 @@ def _hits(args: argparse.Namespace) -> int:
     import json
 
     from weightwatch.sources.clean import printable
-    from weightwatch.storage import Storage
 
     cfg = _load(args)
-    storage = Storage.open_read_only(cfg.settings.database)
+    storage = _read_only(cfg)
     try:
         stories = storage.stories(args.rule, limit=max(args.limit, 1))
     finally:
@@ -498,7 +521,6 @@ def _rule(cfg: Config, name: str) -> Rule | None:
 
 def _explain(args: argparse.Namespace) -> int:
     from weightwatch.matching.explain import explain_rule, highlight, match_spans
-    from weightwatch.storage import Storage
 
     cfg = _load(args)
     rule = _rule(cfg, args.rule)
@@ -510,7 +532,7 @@ def _explain(args: argparse.Namespace) -> int:
     if args.text is not None:
         cases = [(None, args.title, args.text)]
     else:
-        storage = Storage.open_read_only(cfg.settings.database)
+        storage = _read_only(cfg)
         try:
             found = storage.find_items(args.item)
             hits = {
@@ -559,7 +581,6 @@ def _backtest(args: argparse.Namespace) -> int:
 
     from weightwatch import config as config_mod
     from weightwatch.matching.explain import backtest, render_backtest
-    from weightwatch.storage import Storage
 
     cfg = _load(args)
     rule = _rule(cfg, args.rule)
@@ -570,7 +591,7 @@ def _backtest(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"weightwatch backtest: --since: {exc}", file=sys.stderr)
         return 2
-    storage = Storage.open_read_only(cfg.settings.database)
+    storage = _read_only(cfg)
     try:
         items = storage.items_since(datetime.now(UTC) - timedelta(seconds=window))
     finally:

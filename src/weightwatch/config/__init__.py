@@ -97,18 +97,29 @@ __all__ = [
 ]
 
 
-def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the config file at ``path``; ConfigError lists every problem."""
-    from weightwatch.config import reading
+def load(path: Path, env: Mapping[str, str] | None = None, *, need_secrets: bool = True) -> Config:
+    """Read and validate the config file at ``path``; ConfigError lists every problem.
 
-    return reading.load(path, env)
-
-
-def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Validate config ``text``; ``path`` (where it came from) anchors relative paths.
-
-    ``env`` defaults to ``os.environ``. Raises ConfigError with every problem found.
+    ``need_secrets=False`` (commands that send nothing): an unset ``${VAR}`` is kept as
+    written and listed in ``Config.unexpanded`` instead of being a problem.
     """
     from weightwatch.config import reading
 
-    return reading.parse(text, path=path, env=env)
+    return reading.load(path, env, need_secrets=need_secrets)
+
+
+def parse(
+    text: str,
+    *,
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    need_secrets: bool = True,
+) -> Config:
+    """Validate config ``text``; ``path`` (where it came from) anchors relative paths.
+
+    ``env`` defaults to ``os.environ``. Raises ConfigError with every problem found.
+    ``need_secrets=False``: as for ``load``.
+    """
+    from weightwatch.config import reading
+
+    return reading.parse(text, path=path, env=env, need_secrets=need_secrets)

@@ -78,11 +78,16 @@ def _at_most(key: Key, found: Any) -> str:
 class Checker:
     """One pass over the parsed TOML, collecting every problem."""
 
-    def __init__(self, env: Mapping[str, str], path: Path | None) -> None:
+    def __init__(
+        self, env: Mapping[str, str], path: Path | None, *, need_secrets: bool = True
+    ) -> None:
         self.env = env
         self.path = path
+        self.need_secrets = need_secrets
         self.problems: list[Problem] = []
         self.secrets: list[str] = []
+        #: With need_secrets=False: ``${VAR}`` left as written because VAR is not set.
+        self.unexpanded: list[Problem] = []
         self.handlers: dict[str, Callable[[Key, Any, str, dict[str, Any]], Any]] = {
             # the plain types (schema.PLAIN_TYPES): checked and worded from the Key alone
             "duration": self._duration,
@@ -140,10 +145,16 @@ class Checker:
         if channels:
             from weightwatch.delivery.notify import mask_url
 
+            def shown(url: str) -> str:
+                masked = scrub(mask_url(url, secrets), secrets)
+                if self.unexpanded and "${" in url:  # left as written: show the ${VAR}
+                    if re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}", url):
+                        return url
+                    masked = masked.replace("$%7B", "${").replace("%7D", "}")
+                return masked
+
             channels = {
-                name: replace(
-                    ch, masked_urls=tuple(scrub(mask_url(u, secrets), secrets) for u in ch.urls)
-                )
+                name: replace(ch, masked_urls=tuple(shown(u) for u in ch.urls))
                 for name, ch in channels.items()
             }
         return Config(
@@ -153,6 +164,7 @@ class Checker:
             rules=tuple(rules),
             path=self.path,
             secrets=secrets,
+            unexpanded=tuple(self.unexpanded),
         )
 
     def _top_level(self, data: dict[str, Any]) -> None:
@@ -343,12 +355,23 @@ class Checker:
         return result
 
     def _expand(self, text: str, path: str) -> str | None:
-        """``${VAR}``, ``${VAR:-default}`` and ``$$``; None (with problems added) on failure."""
+        """``${VAR}``, ``${VAR:-default}`` and ``$$``; None (with problems added) on failure.
+
+        With ``need_secrets=False`` (commands that send nothing) a variable that is not set
+        is no problem: the text is kept as written and recorded in ``unexpanded``.
+        """
         result = expand(text, self.env)
         self.secrets += result.secrets
+        if not self.need_secrets and result.unset and len(result.unset) == len(result.problems):
+            for name in result.unset:
+                self.unexpanded.append(Problem(path, f"environment variable {name} is not set"))
+            return text
         for message in result.problems:
             self.add(path, message)
         return result.value
+
+    def _unexpanded_at(self, path: str) -> bool:
+        return any(p.path == path for p in self.unexpanded)
 
     # ----------------------------------------------------------------- own checks
 
@@ -459,7 +482,7 @@ class Checker:
     def _settings(self, raw: dict[str, Any]) -> Settings:
         self.unknown_keys(raw, SETTINGS, "settings")
         values = self.values(raw, SETTINGS, "settings")
-        values.setdefault("database", default_database_path(self.env))
+        values.setdefault("database", default_database_path(self.env, config_path=self.path))
         return Settings(**values)
 
     # ----------------------------------------------------------------- [channels]
@@ -512,6 +535,9 @@ class Checker:
             if url is None:
                 continue
             url = url.strip()
+            if self._unexpanded_at(entry_path):
+                urls.append(url)  # checked by the commands that send, which expand it
+                continue
             if not url:
                 self.add(entry_path, "is empty; expected a notification URL such as console://")
                 continue
@@ -594,6 +620,8 @@ class Checker:
         if expanded is None:
             return None
         url = expanded.strip()
+        if self._unexpanded_at(where):
+            return url  # not fetched by the commands that load the config this way
         if any(c.isspace() for c in url):
             self.add(where, "contains spaces; write them as %20")
             return None

@@ -2,7 +2,8 @@
 
 ``expand`` reads ``${VAR}``, ``${VAR:-default}`` and ``$$`` (a literal dollar) and reports
 every mistake in the string; ``scrub`` replaces every recorded secret (and its URL-quoted
-forms) with ``****``. Standard library only.
+forms) with ``****``; ``read_env_file`` reads a systemd ``EnvironmentFile=``. Standard
+library only.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit
 
 from weightwatch.config.units import show
@@ -25,6 +27,7 @@ class Expanded:
     value: str | None
     problems: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)  # values taken from the environment
+    unset: list[str] = field(default_factory=list)  # the variables that are not set
 
 
 def expand(text: str, env: Mapping[str, str]) -> Expanded:
@@ -74,6 +77,7 @@ def expand(text: str, env: Mapping[str, str]) -> Expanded:
         elif has_default:
             out.append(default)
         elif value is None:
+            result.unset.append(name)
             result.problems.append(f"environment variable {name} is not set")
         else:
             result.problems.append(f"environment variable {name} is set but empty")
@@ -139,3 +143,52 @@ def mask_source_url(url: str, secrets: Sequence[str] = ()) -> str:
     )
     shown = parts._replace(netloc=netloc, query=query if parts.query else "").geturl()
     return scrub(shown, list(secrets) + url_credentials(url))
+
+
+@dataclass
+class EnvFile:
+    """What ``read_env_file`` found: the variables, or why the file could not be read."""
+
+    path: Path
+    values: dict[str, str] = field(default_factory=dict)
+    error: str | None = None  # None: read (or absent, see ``exists``)
+    exists: bool = False
+
+
+_ASSIGN_RE = re.compile(r"(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\Z", re.S)
+
+
+def read_env_file(path: Path) -> EnvFile:
+    """The variables of a systemd ``EnvironmentFile=``: ``NAME=value`` lines, ``#`` and ``;``
+    comments, blank lines, values in single or double quotes (backslash escapes inside
+    double quotes) and a trailing backslash continuing a line, as systemd reads it. Lines
+    that assign nothing are skipped. An absent file is no error (the units say ``-``)."""
+    found = EnvFile(path)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            text = file.read(1024 * 1024)
+    except FileNotFoundError:
+        return found
+    except IsADirectoryError:
+        found.exists, found.error = True, "it is a directory"
+        return found
+    except OSError as exc:
+        found.exists, found.error = True, exc.strerror or type(exc).__name__
+        return found
+    found.exists = True
+    for line in re.sub(r"\\\n", "", text).splitlines():
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        match = _ASSIGN_RE.match(line)
+        if match:
+            found.values[match.group(1)] = _unquote(match.group(2).strip())
+    return found
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        return value[1:-1]
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r'\\(["\\$`])', r"\1", value[1:-1])
+    return value

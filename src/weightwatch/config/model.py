@@ -20,6 +20,7 @@ from weightwatch.config.schema import CHANNEL, RULE, SETTINGS, SOURCE
 from weightwatch.delivery.policy import Digest, Policy
 
 if TYPE_CHECKING:
+    from weightwatch.errors import Problem
     from weightwatch.matching.query import Query
 
 DEFAULT_INTERVAL: float = SETTINGS["interval"].default
@@ -133,6 +134,9 @@ class Config:
     rules: tuple[Rule, ...] = ()
     path: Path | None = None
     secrets: tuple[str, ...] = ()  # values that came from ${ENV}: mask wherever shown
+    #: Loaded for a command that sends nothing: ``${VAR}`` references left as written
+    #: because VAR is not set (key path, "environment variable VAR is not set").
+    unexpanded: tuple[Problem, ...] = ()
 
     def masked_sources(self) -> list[tuple[str, str]]:
         """(name, URL) of each source with its credentials masked: what may be stored."""

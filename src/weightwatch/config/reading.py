@@ -22,8 +22,10 @@ from weightwatch.errors import ConfigError, Problem
 MAX_CONFIG_BYTES = 1024 * 1024
 
 
-def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the config file at ``path``; ConfigError lists every problem."""
+def load(path: Path, env: Mapping[str, str] | None = None, *, need_secrets: bool = True) -> Config:
+    """Read and validate the config file at ``path``; ConfigError lists every problem.
+
+    ``need_secrets=False``: for commands that send nothing; see ``parse``."""
     path = Path(path)
     try:
         with path.open("rb") as file:
@@ -56,11 +58,21 @@ def load(path: Path, env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(
             [Problem("", f"is not UTF-8 text (first bad byte on line {line})")], str(path)
         ) from None
-    return parse(text, path=path, env=env)
+    return parse(text, path=path, env=env, need_secrets=need_secrets)
 
 
-def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+def parse(
+    text: str,
+    *,
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    need_secrets: bool = True,
+) -> Config:
     """Validate config ``text``; ``path`` (where it came from) anchors relative paths.
+
+    ``need_secrets=False`` (commands that send nothing: status, hits, check, ...): a
+    ``${VAR}`` whose variable is not set is kept as written and listed in
+    ``Config.unexpanded`` instead of being a problem; such URLs are not checked.
 
     ``env`` defaults to ``os.environ``. Raises ConfigError with every problem found.
     """
@@ -74,7 +86,7 @@ def parse(text: str, *, path: Path | None = None, env: Mapping[str, str] | None 
         raise ConfigError(
             [Problem("", "TOML arrays or inline tables are nested too deep to read")], file
         ) from None
-    checker = Checker(environ, path)
+    checker = Checker(environ, path, need_secrets=need_secrets)
     try:
         config = checker.run(data)
     except Exception as exc:

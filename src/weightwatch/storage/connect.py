@@ -56,7 +56,13 @@ def _create(file: Path) -> None:
     beside it, then hard-linked to ``file`` (which fails instead of replacing a database
     that another process created meanwhile; that one is used then)."""
     tmp = file.with_name(f".{file.name}.{os.getpid()}-{secrets.token_hex(4)}{_CREATING}")
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # mode as SQLite's
+    # Readable by its owner only whatever the umask (history, the channel-key salt); SQLite
+    # gives the -wal and -shm files the database's mode.
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an umask cannot widen it, but a default ACL might have
+    finally:
+        os.close(fd)
     try:
         conn = sqlite3.connect(str(tmp), isolation_level=None)
         try:

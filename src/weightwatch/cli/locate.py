@@ -1,0 +1,183 @@
+"""How the operator commands find the config, its secrets and the daemon's database.
+
+One rule for every command, on a system service, a user service and a plain shell
+(``config.paths``): ``--config FILE``; else ``--system`` or the automatic choice (root or
+the ``weightwatch`` user, when ``/etc/weightwatch/config.toml`` exists) for the system
+install; else the user's config. The database is the one the daemon of that config uses:
+for ``/etc/weightwatch/config.toml`` the system unit's ``/var/lib/weightwatch/weightwatch.db``.
+
+What a command needs from the environment depends on what it does:
+
+- ``read``: status, hits, alerts, explain, backtest send nothing, so they never need
+  channel secrets: an unset ``${VAR}`` is left as written. They open an existing database
+  read-only and never create or migrate one; a missing or unreadable database is one error
+  naming the path, why that path, and what to do.
+- ``check``: validates the way the service will run. It reads the units'
+  ``EnvironmentFile=`` (``env`` beside the config) when it can; variables it still cannot
+  see are warnings, not failures.
+- ``send``: once, run, test-notify expand every ``${VAR}``; variables missing from the
+  process environment are taken from that same ``env`` file when it is readable (as
+  systemd does for the units), so ``sudo weightwatch test-notify`` works on the system
+  install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from weightwatch.config import paths
+from weightwatch.config.env import EnvFile, read_env_file
+from weightwatch.errors import ConfigError, Problem, StorageError
+
+if TYPE_CHECKING:
+    from weightwatch.config import Config
+    from weightwatch.storage import Storage
+
+
+def config_path(args: argparse.Namespace) -> Path:
+    """The config file this command uses: ``--config``, else the rule of ``config.paths``."""
+    given: Path | None = getattr(args, "config", None)
+    if given is not None:
+        return Path(given)
+    return paths.default_config_path(system=True if getattr(args, "system", False) else None)
+
+
+def apply_env_file(path: Path) -> EnvFile:
+    """Set the variables of the units' ``EnvironmentFile=`` for ``path`` that the process
+    environment does not already have (the environment wins); unreadable: nothing set.
+
+    Under a systemd service (``$INVOCATION_ID``) nothing is read: the manager has applied
+    the unit's own ``EnvironmentFile=`` (and the service's user often may not read it)."""
+    env_file = paths.env_file_for(path)
+    if os.environ.get("INVOCATION_ID"):
+        return EnvFile(env_file)
+    found = read_env_file(env_file)
+    for name, value in found.values.items():
+        os.environ.setdefault(name, value)
+    return found
+
+
+def load_for_sending(args: argparse.Namespace) -> Config:
+    """The config with every ``${VAR}`` expanded (once, test-notify)."""
+    from weightwatch import config as config_mod
+
+    path = config_path(args)
+    found = apply_env_file(path)
+    try:
+        return config_mod.load(path)
+    except ConfigError as exc:
+        unset = any("is not set" in p.message for p in exc.problems)
+        if not (unset and found.error):
+            raise
+        note = Problem(
+            "",
+            f"{found.path} (the service's EnvironmentFile=) cannot be read by this user"
+            f" ({found.error}), so the variables in it are not set here: run the command"
+            " with sudo.",
+        )
+        raise ConfigError([*exc.problems, note], exc.file) from None
+
+
+def load_for_reading(args: argparse.Namespace) -> Config:
+    """The config without secrets: an unset ``${VAR}`` is no problem (nothing is sent)."""
+    from weightwatch import config as config_mod
+
+    return config_mod.load(config_path(args), need_secrets=False)
+
+
+@dataclass
+class Checked:
+    config: Config
+    env_file: EnvFile
+
+
+def load_for_check(args: argparse.Namespace) -> Checked:
+    """The config as the service will see it: the process environment, plus the variables of
+    the units' ``EnvironmentFile=`` when it is readable; unset variables become warnings."""
+    from weightwatch import config as config_mod
+
+    path = config_path(args)
+    found = read_env_file(paths.env_file_for(path))
+    env = {**found.values, **os.environ}
+    return Checked(config_mod.load(path, env, need_secrets=False), found)
+
+
+def check_warnings(checked: Checked) -> list[str]:
+    """One sentence per ``${VAR}`` that ``check`` could not see."""
+    found = checked.env_file
+    if found.error:
+        where = f"and {found.path} cannot be read by this user ({found.error})"
+    elif found.exists:
+        where = f"nor in {found.path}"
+    else:
+        where = f"and there is no {found.path}"
+    return [
+        f"Warning: {p.path}: {p.message} here, {where}; this value was not checked. The"
+        " service must get it from its environment (EnvironmentFile=)."
+        for p in checked.config.unexpanded
+    ]
+
+
+def env_file_line(found: EnvFile) -> str:
+    if found.error:
+        return f"Environment:  {found.path} cannot be read by this user ({found.error})"
+    if not found.exists:
+        return f"Environment:  no {found.path} (only this process's environment)"
+    count = len(found.values)
+    return f"Environment:  {found.path} ({count} variable{'' if count == 1 else 's'})"
+
+
+def database_reason(config: Config) -> str:
+    """Why ``config.settings.database`` is the path it is, as a phrase."""
+    database = config.settings.database
+    if database == paths.default_database_path(config_path=config.path):
+        return paths.database_origin(config_path=config.path)
+    where = f" in {config.path}" if config.path else ""
+    return f"settings.database{where}"
+
+
+def open_read_only(config: Config) -> Storage:
+    """The daemon's database opened read-only: never created or migrated. A missing or
+    unreadable file is a ``StorageError`` naming the path, why that path, and what to do."""
+    from weightwatch.storage import Storage
+
+    path = Path(config.settings.database)
+    if str(path) != ":memory:":
+        try:
+            os.stat(path)
+        except FileNotFoundError:
+            raise StorageError(
+                f"There is no database at {path} yet: has weightwatch polled? That path is"
+                f" {database_reason(config)}. The first poll creates it: start the service"
+                " or run `weightwatch once`; or check --config and settings.database.",
+                kind="missing",
+            ) from None
+        except PermissionError:
+            raise StorageError(
+                f"The database {path} cannot be read by {_who()}. That path is"
+                f" {database_reason(config)}; {_permission_hint(config)}",
+                kind="no-access",
+            ) from None
+    return Storage.open_read_only(path)
+
+
+def _who() -> str:
+    try:
+        import pwd
+
+        return f"the user {pwd.getpwuid(os.geteuid()).pw_name}"
+    except (KeyError, ImportError):
+        return f"uid {os.geteuid()}"
+
+
+def _permission_hint(config: Config) -> str:
+    if paths.is_system_config(config.path):
+        return (
+            "the service keeps it in a folder only root can enter (under DynamicUser="
+            " systemd keeps /var/lib/private at mode 0700). Run the command with sudo."
+        )
+    return "run the command as the user the daemon runs as, or with sudo."
