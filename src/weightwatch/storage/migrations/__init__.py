@@ -14,15 +14,68 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from . import story_0005
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 __all__ = ["migrations"]
 
-migrations = sqlite_utils.Migrations("weightwatch")
+_Step = Callable[["sqlite_utils.Database"], None]
+
+
+class _Migrations:
+    """The named migrations in order, recorded as ``sqlite_utils.Migrations`` would record
+    them (same decorator); the ``sqlite_utils.Migrations`` itself is built on first use.
+
+    So a database that is up to date opens without importing sqlite_utils (and click, which
+    it imports): ``storage.connect`` compares ``names`` with the names recorded in the
+    database's ``_sqlite_migrations`` table and applies nothing when none is pending.
+    """
+
+    table = "_sqlite_migrations"  # sqlite_utils.Migrations.migrations_table
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._steps: list[tuple[str, _Step, bool]] = []
+        self._built: sqlite_utils.Migrations | None = None
+
+    def __call__(self, *, name: str, transactional: bool = True) -> Callable[[_Step], _Step]:
+        def record(fn: _Step) -> _Step:
+            if any(step[0] == name for step in self._steps) or self._built is not None:
+                raise ValueError(f"migration {name!r} registered twice or too late")
+            self._steps.append((name, fn, transactional))
+            return fn
+
+        return record
+
+    @property
+    def names(self) -> list[str]:
+        """Every migration's name, in the order they apply."""
+        return [step[0] for step in self._steps]
+
+    def built(self) -> sqlite_utils.Migrations:
+        """The ``sqlite_utils.Migrations`` of these steps (imports sqlite_utils)."""
+        if self._built is None:
+            import sqlite_utils
+
+            built = sqlite_utils.Migrations(self.name)
+            for name, fn, transactional in self._steps:
+                built(name=name, transactional=transactional)(fn)
+            self._built = built
+        return self._built
+
+    def __getattr__(self, attr: str) -> Any:  # apply, pending, applied, ...
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(self.built(), attr)
+
+
+migrations = _Migrations("weightwatch")
 
 
 @migrations(name="0001_initial")
@@ -273,3 +326,4 @@ def _m0007_url_salt(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("INSERT INTO meta (id, url_salt) VALUES (1, ?)", [secrets.token_bytes(32)])
+
