@@ -7,7 +7,7 @@ Migration 0005 backfills story features with its own frozen copy (``story_0005``
 Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004),
 ``items`` (0001), ``hits`` (0001), ``alerts`` (0001, rebuilt by 0004), ``page_blocks``
 (0003), ``url_health`` (0004), ``story_features`` and ``story_words`` (0005), ``meta``
-(0007).
+(0007); ``sources.body_hash``, ``unchanged_polls``, ``last_unchanged`` (0011).
 """
 
 from __future__ import annotations
@@ -327,3 +327,11 @@ def _m0007_url_salt(db: sqlite_utils.Database) -> None:
     )
     db.execute("INSERT INTO meta (id, url_salt) VALUES (1, ?)", [secrets.token_bytes(32)])
 
+
+@migrations(name="0011_unchanged_bodies")
+def _m0011_unchanged_bodies(db: sqlite_utils.Database) -> None:
+    """A 200 whose body is byte-identical to the last one is not parsed again: each source
+    keeps the hash of its last body, how many polls found it unchanged, and when last."""
+    db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN unchanged_polls INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sources ADD COLUMN last_unchanged TEXT")
