@@ -29,12 +29,12 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 from weightwatch.config import Config, Source
 from weightwatch.delivery import routing
 from weightwatch.errors import ParseError, SourceError, StorageError
-from weightwatch.matching import hits as decider
-from weightwatch.sources import discover, health, pagediff
+from weightwatch.sources import health, pagediff
 from weightwatch.sources.http import Conditional, Fetcher, Response
 from weightwatch.storage.store import Storage
 from weightwatch.types import (
@@ -50,6 +50,9 @@ from weightwatch.types import (
     StoryContext,
     Validators,
 )
+
+if TYPE_CHECKING:
+    from weightwatch.matching import hits as decider
 
 log = logging.getLogger("weightwatch")
 
@@ -130,6 +133,8 @@ def _read(
             if isinstance(exc, _parser.TooMuchMarkup) and not served_as_html:
                 raise  # XML with too much markup to parse: not a page to read instead
     if source.prefer_feed:
+        from weightwatch.sources import discover
+
         text = discover.decode(response.body[: discover.SCAN_LIMIT], response.headers)
         found = discover.find_feeds(text, response.url)
         for candidate in [c for c in found if c.origin == "advertised"][:3]:
@@ -186,6 +191,16 @@ def read_seen(storage: Storage, fetched: Fetched, now: datetime) -> Seen:
     return Seen(storage.url_salt, known, page)
 
 
+class _NoMatches:
+    """``matching.hits.Matches()`` (no hits) without loading the matcher: a poll with no
+    new item (a 304, an unchanged body) never needs it."""
+
+    items: tuple[()] = ()
+
+
+NO_MATCHES = cast("decider.Matches", _NoMatches())
+
+
 @dataclass
 class Prepared:
     """A poll ready to be written: the source's next state, the new items, their hits
@@ -200,7 +215,7 @@ class Prepared:
     error: str = ""
     notices: list[NewAlert] = field(default_factory=list)
     fresh: list[Item] = field(default_factory=list)
-    matches: decider.Matches = field(default_factory=decider.Matches)
+    matches: decider.Matches = field(default_factory=lambda: NO_MATCHES)
     page_blocks: PageBlocks | None = None
     items_total: int = 0  # items in the feed (for the log)
     primed: bool = False  # first poll recorded without alerting
@@ -276,7 +291,11 @@ def prepare_poll(
     # A first poll that does not alert is not matched at all: the user was never told about
     # that backlog, so a later report of one of its stories elsewhere is news to them.
     rules = [r for r in config.rules if r.applies_to(source)]
-    matches = decider.match(fresh, rules) if alerting else decider.Matches()
+    matches = NO_MATCHES
+    if alerting and fresh:  # the matcher (and its story code) loads when there is news
+        from weightwatch.matching import hits as decider
+
+        matches = decider.match(fresh, rules)
     if fresh or priming:
         update = replace(update, last_new_item=now)
     salt = seen.url_salt
@@ -325,6 +344,8 @@ def decide_poll(config: Config, prepared: Prepared, context: StoryContext) -> li
     from weightwatch.delivery import templates  # jinja2: only when there are hits to decide
 
     settings = config.settings
+    from weightwatch.matching import hits as decider
+
     return decider.decide(
         prepared.matches,
         context,

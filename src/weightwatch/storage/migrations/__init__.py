@@ -12,13 +12,12 @@ Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004
 
 from __future__ import annotations
 
+import importlib
 import json
 import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from . import story_0005
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -76,6 +75,19 @@ class _Migrations:
 
 
 migrations = _Migrations("weightwatch")
+
+
+class _Story0005:
+    """``story_0005``, imported when migration 0005 runs (its word tables and patterns
+    cost every start-up otherwise, and an up-to-date database never runs it)."""
+
+    def __getattr__(self, name: str) -> Any:
+        # The module itself (``from . import`` would find this stand-in on the package).
+        frozen = importlib.import_module(f"{__name__}.story_0005")
+        return getattr(frozen, name)
+
+
+story_0005: Any = _Story0005()
 
 
 @migrations(name="0001_initial")
