@@ -65,10 +65,12 @@ sys.path.insert(0, str(BENCH))
 from feedserver import feed_urls  # noqa: E402
 
 VENV_PY = ROOT / ".venv" / "bin" / "python"
-TARGETS = {"cold": 1.2, "warm": 1.5}
+TARGETS = {"cold": 1.2, "warm": 1.2, "same": None}  # warm 1.2×: issue 13, at N=200
 RSS_LIMIT_MB = 150.0
 RULE_QUERY = 'weights AND (release OR "open-weight")'
-SUMMARY_RE = re.compile(r"(\d+) sources: (\d+) ok \((\d+) not modified\), (\d+) failed")
+SUMMARY_RE = re.compile(
+    r"(\d+) sources: (\d+) ok \((\d+) not modified(?:, (\d+) unchanged)?\), (\d+) failed"
+)
 
 
 # --- the server ---------------------------------------------------------------------------
@@ -90,6 +92,15 @@ class Server:
         try:
             conn.request("GET", "/__stats")
             return json.loads(conn.getresponse().read())
+        finally:
+            conn.close()
+
+    def validators(self, on: bool) -> None:
+        """Make the server send ETag/Last-Modified (and 304s), or no validators at all."""
+        conn = http.client.HTTPConnection(*self.stats_addr, timeout=10)
+        try:
+            conn.request("GET", f"/__validators/{'on' if on else 'off'}")
+            conn.getresponse().read()
         finally:
             conn.close()
 
@@ -145,6 +156,7 @@ def start_server(args: argparse.Namespace, log: Path) -> Server:
 
 
 SNAPSHOT: Path | None = None  # set by --commit: weightwatch is imported from here
+BYTECODE = "none for weightwatch's own src/ (--no-bytecode): every run compiles it"
 
 
 def child_env() -> dict[str, str]:
@@ -299,7 +311,7 @@ class Bench:
         ]
         run = self._timed("floor", phase, rnd, cmd, d)
         n = len(self.server.urls)
-        want = "200" if phase == "cold" else "304"
+        want = "304" if phase == "warm" else "200"
         try:
             result = json.loads(run.out.strip().splitlines()[-1])
             run.ok = run.rc == 0 and result["status"] == {want: n}
@@ -328,10 +340,12 @@ class Bench:
             tail = (run.err.strip() or run.out.strip())[-600:]
             run.note = f"exit {run.rc}: {tail}"
             return run
-        total, ok, not_modified, failed = map(int, m.groups())
+        total, ok, not_modified, unchanged, failed = (int(g or 0) for g in m.groups())
         n = len(urls)
         if phase == "cold":
             run.ok = total == n and ok == n and not_modified == 0 and failed == 0
+        elif phase == "same":
+            run.ok = total == n and unchanged == n and failed == 0
         else:
             run.ok = total == n and not_modified == n and failed == 0
         run.note = m.group(0)
@@ -418,6 +432,14 @@ def describe(args: argparse.Namespace, server: Server) -> str:
         f"source's first poll, which records the items"
         f"{' and, with --backfill, matches and alerts on them' if args.backfill else ''}. "
         f"Warm: the same database / ETags again, every answer a 304.\n"
+        + (
+            "- Same (`--unchanged`): the server sends no ETag or Last-Modified, so every answer"
+            " is a 200 with the bytes of the cold run: the floor parses every body again;"
+            " weightwatch finds each body's hash unchanged and parses none.\n"
+            if args.unchanged
+            else ""
+        )
+        + f"- Bytecode: {BYTECODE}.\n"
         f"- workers={args.workers} on both sides; {args.rounds} round(s), each: cold floor and "
         f"weightwatch, then warm floor and weightwatch, the side going first alternating.\n"
         f"- Machine: {_machine()}.\n"
@@ -432,8 +454,10 @@ def table(runs: list[Run]) -> str:
         "| | floor | weightwatch | weightwatch / floor | target | |",
         "|---|---:|---:|---:|---|---|",
     ]
-    for phase in ("cold", "warm"):
+    for phase in ("cold", "warm", "same"):
         f = [r for r in runs if r.side == "floor" and r.phase == phase and r.ok]
+        if not f and not [r for r in runs if r.phase == phase]:
+            continue
         w = [r for r in runs if r.side == "weightwatch" and r.phase == phase and r.ok]
         pairs = [
             (a, b)
@@ -448,11 +472,10 @@ def table(runs: list[Run]) -> str:
             rv = _fmt(ratios, unit="×") if ratios else "–"
             target = TARGETS[phase]
             verdict = ""
-            if ratios:
+            if ratios and target is not None:
                 verdict = "ok" if statistics.median(ratios) <= target else "**over**"
-            rows.append(
-                f"| {phase} {label} ({unit}) | {fv} | {wv} | {rv} | ≤ {target}× | {verdict} |"
-            )
+            shown = "–" if target is None else f"≤ {target}×"
+            rows.append(f"| {phase} {label} ({unit}) | {fv} | {wv} | {rv} | {shown} | {verdict} |")
         fv = _fmt([r.rss_mb for r in f], 0) if f else "–"
         wv = _fmt([r.rss_mb for r in w], 0) if w else "not run"
         ratios = [b.rss_mb / a.rss_mb for a, b in pairs]
@@ -613,6 +636,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--gzip", action="store_true", help="serve gzip-compressed bodies")
     ap.add_argument("--floor-only", action="store_true", help="do not run weightwatch")
     ap.add_argument(
+        "--unchanged",
+        action="store_true",
+        help="a third run per round: no validators, every body the same as the cold run's",
+    )
+    ap.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="do not compile the measured src/ to .pyc first (as an installed package has)",
+    )
+    ap.add_argument(
         "--backfill",
         action="store_true",
         help="run weightwatch's cold cycles with --backfill, so every item is matched against"
@@ -657,6 +690,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         ).stdout.strip()
         if not where.startswith(str(SNAPSHOT)):
             raise SystemExit(f"cycle.py: weightwatch imports from {where}, not {SNAPSHOT}")
+    global BYTECODE
+    if not args.no_bytecode:
+        src = SNAPSHOT if SNAPSHOT is not None else ROOT / "src"
+        subprocess.run(
+            [str(args.python), "-m", "compileall", "-q", str(src)], check=True, timeout=300
+        )
+        BYTECODE = (
+            "weightwatch's src/ compiled to .pyc first (python -m compileall), as pip does on"
+            " install; the libraries of both sides have theirs"
+        )
     server = start_server(args, work / "feedserver.log")
     try:
         bench = Bench(args, server, work)
@@ -696,7 +739,9 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> int:
         sides = ["floor", "weightwatch"] if rnd % 2 else ["weightwatch", "floor"]
         if not with_ww:
             sides = ["floor"]
-        for phase in ("cold", "warm"):
+        for phase in ("cold", "warm", "same") if args.unchanged else ("cold", "warm"):
+            if phase == "same":
+                server.validators(False)
             for side in sides:
                 run = bench.floor(phase, rnd) if side == "floor" else bench.weightwatch(phase, rnd)
                 runs.append(run)
@@ -705,6 +750,8 @@ def benchmark(args: argparse.Namespace, bench: Bench) -> int:
                     f" {run.rss_mb:4.0f} MB  server {run.server_cpu:.2f} s"
                     f"{'' if run.ok else '  INVALID: ' + run.note}"
                 )
+            if phase == "same":
+                server.validators(True)
 
     extra = [raw_get_loop(server, args.workers), startup(args, bench.work, with_ww)]
     if args.check_server:
@@ -748,7 +795,7 @@ def argv_for_display(args: argparse.Namespace) -> list[str]:
         out.append(f"--hosts {args.hosts}")
     if args.seed != 1:
         out.append(f"--seed {args.seed}")
-    for flag in ("gzip", "floor_only", "backfill", "check_server"):
+    for flag in ("gzip", "floor_only", "backfill", "check_server", "unchanged", "no_bytecode"):
         if getattr(args, flag):
             out.append("--" + flag.replace("_", "-"))
     return out

@@ -18,7 +18,9 @@ keep-alive, ``ETag``/``If-None-Match`` and ``Last-Modified``/``If-Modified-Since
 answers 304 without a body), ``Content-Length`` on every answer, optional gzip
 (``--gzip``: bodies are compressed once at start-up and sent to clients that accept it).
 ``GET /__stats`` returns its request counts and its own CPU seconds, so a benchmark can
-check that the server is not the bottleneck.
+check that the server is not the bottleneck. ``GET /__validators/off`` makes it answer every
+feed with the same 200 and no ETag or Last-Modified (never a 304), as many real servers do,
+until ``GET /__validators/on``.
 
 It stops by itself: after ``--lifetime`` seconds, when its parent process dies, and (with
 ``--watch-stdin``, as bench/cycle.py runs it) when its stdin reaches end-of-file.
@@ -322,6 +324,7 @@ class _Stats:
         self.by_status: dict[int, int] = {}
         self.connections = 0
         self.body_bytes = 0
+        self.validators = True  # False after GET /__validators/off
 
     def as_json(self) -> bytes:
         ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -346,8 +349,8 @@ def _answer(status: str, headers: Iterable[tuple[str, str]], length: int) -> byt
 class _Route:
     """Pre-built answers for one feed."""
 
-    def __init__(self, feed: Feed) -> None:
-        common = [("ETag", feed.etag), ("Last-Modified", LAST_MODIFIED)]
+    def __init__(self, feed: Feed, validators: bool = True) -> None:
+        common = [("ETag", feed.etag), ("Last-Modified", LAST_MODIFIED)] if validators else []
         self.etag = feed.etag
         self.body = feed.body
         self.ok = _answer(
@@ -372,6 +375,8 @@ class _Route:
             else None
         )
         self.not_modified = _answer("304 Not Modified", common, 0)
+        # No validators (``/__validators/off``): always the same 200, never a 304.
+        self.plain = _Route(feed, validators=False) if validators else None
 
 
 _NOT_FOUND = _answer("404 Not Found", [("Content-Type", "text/plain")], 10) + b"not found\n"
@@ -382,7 +387,7 @@ _MAX_HEAD = 64 * 1024
 class _HTTP(asyncio.Protocol):
     def __init__(self, routes: dict[str, _Route], stats: _Stats) -> None:
         self.routes = routes
-        self.stats = stats
+        self.stats = stats  # stats.validators: False answers every feed without validators
         self.buf = b""
         self.transport: asyncio.Transport | None = None
 
@@ -435,7 +440,14 @@ class _HTTP(asyncio.Protocol):
             hdr = _answer("200 OK", [("Content-Type", "application/json")], len(body))
             self._send([hdr, body], 200, len(body), close)
             return not close
+        if path in ("/__validators/on", "/__validators/off"):
+            self.stats.validators = path.endswith("/on")
+            hdr = _answer("204 No Content", [], 0)
+            self._send([hdr], 204, 0, close)
+            return not close
         route = self.routes.get(path)
+        if route is not None and not self.stats.validators and route.plain is not None:
+            route, inm, ims = route.plain, None, None
         if route is None or method not in ("GET", "HEAD"):
             self._send([_NOT_FOUND], 404, 10, close)
         elif (inm is not None and route.etag in (t.strip() for t in inm.split(","))) or (

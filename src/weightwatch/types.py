@@ -90,6 +90,9 @@ class SourceState:
     next_due: datetime | None = None
     health: str = "ok"
     last_new_item: datetime | None = None
+    body_hash: str | None = None  # of the last 200's decoded body (``poll.body_hash``)
+    unchanged_polls: int = 0  # 200s whose body was that one again: not parsed
+    last_unchanged: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class Validators:
     etag: str | None
     last_modified: str | None
     kind: str | None
+    body_hash: str | None = None  # the body's hash (``service.poll.body_hash``)
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class SourceUpdate:
     """
 
     last_poll: datetime
-    last_status: str  # "ok", "not modified", "error"
+    last_status: str  # "ok", "not modified", "unchanged", "error"
     last_http_status: int | None = None
     last_error: str | None = None  # a failure's message, or a salvaged feed's warning
     consecutive_failures: int = 0
@@ -123,6 +127,7 @@ class SourceUpdate:
     validators: Validators | None = None  # a 200: etag, last_modified and kind replaced
     permanent_url: str | None = None
     last_new_item: datetime | None = None
+    unchanged: bool = False  # a 200 with the last body again: counted, not parsed
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,7 @@ class StoryContext:
 @dataclass
 class SourceOutcome:
     source: str
-    status: str  # "ok", "not modified", "error", "waiting"
+    status: str  # "ok", "not modified", "unchanged", "error", "waiting"
     new_items: int = 0
     hits: int = 0
     alerts: int = 0
@@ -315,14 +320,21 @@ class CycleSummary:
     def count(self, status: str) -> int:
         return sum(1 for o in self.sources if o.status == status)
 
+    @property
+    def unchanged(self) -> int:
+        """Sources whose 200 body was byte-identical to their last one: not parsed."""
+        return self.count("unchanged")
+
     def render(self) -> str:
-        ok = self.count("ok") + self.count("not modified")
+        ok = self.count("ok") + self.count("not modified") + self.unchanged
         failed = self.count("error")
         waiting = self.count("waiting")
         new = sum(o.new_items for o in self.sources)
         hits = sum(o.hits for o in self.sources)
+        same = f", {self.unchanged} unchanged" if self.unchanged else ""
+        not_modified = self.count("not modified")
         lines = [
-            f"{len(self.sources)} sources: {ok} ok ({self.count('not modified')} not modified),"
+            f"{len(self.sources)} sources: {ok} ok ({not_modified} not modified{same}),"
             f" {failed} failed" + (f", {waiting} waiting for Retry-After" if waiting else "") + ".",
             f"{new} new items, {hits} hits; alerts: {self.delivery.sent} sent,"
             f" {self.pending} pending, {self.delivery.failed} failed. ({self.duration:.1f} s)",

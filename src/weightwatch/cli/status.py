@@ -31,6 +31,8 @@ def source_rows(
                 "items": row.get("items_total", 0),
                 "alerts_pending": row.get("alerts_pending", 0),
                 "alerts_failed": row.get("alerts_failed", 0),
+                "unchanged_polls": row.get("unchanged_polls") or 0,
+                "last_unchanged": row.get("last_unchanged"),
             }
         )
     return {"sources": sources, "alerts": counts}
@@ -65,6 +67,14 @@ def render_status(data: dict[str, Any]) -> str:
     for s in data["sources"]:
         if s["result"] == "error" and s["error"]:
             lines.append(f"  {s['name']}: {s['error']}")
+    same = [s for s in data["sources"] if s.get("unchanged_polls")]
+    if same:
+        last = max(str(s["last_unchanged"] or "") for s in same)
+        lines.append(
+            f"Unchanged 200s (the same body again, not parsed):"
+            f" {sum(s['unchanged_polls'] for s in same)} poll(s) of {len(same)} source(s),"
+            f" last {_short_time(last)} UTC."
+        )
     a = data["alerts"]
     lines.append(
         f"Items {a['items']}, hits {a['hits']}; alerts: {a['sent']} sent,"

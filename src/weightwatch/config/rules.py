@@ -188,12 +188,14 @@ def _unusable(query: Query) -> str | None:
     nodes = _nodes(query)
     if max(depth for _, depth in nodes) > MAX_QUERY_DEPTH:
         return _too_deep()
-    from weightwatch.config.probe import catastrophic, why_catastrophic
-
     for node, _ in nodes:
         compiled = getattr(node, "compiled", None)
         pattern = getattr(node, "pattern", None)
-        if compiled is not None and isinstance(pattern, str) and catastrophic(compiled, pattern):
+        if compiled is None or not isinstance(pattern, str):
+            continue
+        from weightwatch.config.probe import catastrophic, why_catastrophic  # a /regex/ only
+
+        if catastrophic(compiled, pattern):
             return why_catastrophic(f"/{pattern}/")
     return None
 

@@ -8,24 +8,52 @@ to a ``SendOutcome`` here. Nothing in this module logs or returns a URL unmasked
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import sys
+import threading
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import apprise
-from apprise.decorators import notify as _custom_plugin
+from weightwatch.delivery.apprise_schemes import SCHEMES
 
-# Apprise logs connection errors with hostnames and sometimes paths; keep them out of ours.
-_apprise_log = logging.getLogger("apprise")
-_apprise_log.propagate = False
-_apprise_log.addHandler(logging.NullHandler())
+# Apprise is imported when a URL is first checked, masked or sent to, never at import time:
+# ``console://`` (ours) needs no Apprise at all; any other URL is checked and masked with
+# the one plugin module of its scheme (``apprise_schemes``), and only sending (or a URL
+# whose scheme that table does not know) loads Apprise's plugin manager, which imports all
+# of its ~190 plugins. A warm ``weightwatch once`` with nothing to send loads none of it.
+_CONSOLE = "console"
+_setup_lock = threading.Lock()
+_full = False  # Apprise's plugin manager loaded and ``console://`` registered with it
 
 
-@_custom_plugin(on="console", name="Console (standard output)")  # type: ignore[no-untyped-call,untyped-decorator]
+def _quiet_apprise() -> None:
+    """Apprise logs connection errors with hostnames and sometimes paths; keep them out of ours."""
+    apprise_log = logging.getLogger("apprise")
+    apprise_log.propagate = False
+    if not apprise_log.handlers:
+        apprise_log.addHandler(logging.NullHandler())
+
+
+def _apprise() -> Any:
+    """The ``apprise`` module with its plugins loaded and ``console://`` registered."""
+    global _full
+    with _setup_lock:
+        _quiet_apprise()
+        import apprise
+
+        if not _full:
+            from apprise.decorators import notify as custom_plugin
+
+            register: Any = custom_plugin(on=_CONSOLE, name="Console (standard output)")  # type: ignore[no-untyped-call]
+            register(_console)
+            _full = True
+    return apprise
+
+
 def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
     """``console://`` prints the alert to standard output (the journal under systemd)."""
     line = "=" * 72
@@ -64,6 +92,8 @@ def mask_url(url: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
     (Apprise does not treat an ntfy topic or a header value as secret) is replaced by ``****``.
     A URL Apprise does not recognise is reduced to its scheme.
     """
+    if _scheme(url) == _CONSOLE:
+        return "console://"
     plugin = _instantiate(url)
     if plugin is None:
         scheme = urlsplit(url).scheme or "?"
@@ -96,12 +126,11 @@ def check_url(url: str) -> str | None:
     one Apprise recognises, or one its service cannot work with (``_missing_parts``)."""
     if "://" not in url:
         return "is not a notification URL (expected scheme://..., e.g. ntfy://ntfy.sh/TOPIC)"
+    if _scheme(url) == _CONSOLE:
+        return None
     plugin = _instantiate(url)
     if plugin is None:
         scheme = url.split("://", 1)[0]
-        known = "console" if scheme == "console" else None
-        if known:
-            return None
         return f"Apprise does not recognise this URL (scheme {scheme!r} or its form is wrong)"
     return _missing_parts(url, plugin)
 
@@ -153,11 +182,65 @@ def _missing_parts(url: str, plugin: Any) -> str | None:
     )
 
 
+# Apprise's own test for the scheme of a URL (apprise.utils.parse.GET_SCHEMA_RE).
+_SCHEME_RE = re.compile(r"\s*(?P<schema>[a-z0-9]{1,32})://.*$", re.IGNORECASE)
+
+
+def _scheme(url: str) -> str | None:
+    """The scheme as Apprise reads it (lowercase), or None when it reads none."""
+    found = _SCHEME_RE.match(url)
+    return found.group("schema").lower() if found else None
+
+
 def _instantiate(url: str) -> Any:
+    """Apprise's plugin object for ``url`` (what ``Apprise.instantiate`` returns), or None.
+
+    Built from the one plugin module of the URL's scheme when ``apprise_schemes`` knows it,
+    the way ``Apprise.instantiate`` builds it (``parse_url``, ``enabled``, the constructor);
+    through Apprise itself, all plugins loaded, otherwise.
+    """
+    scheme = _scheme(url)
+    cls = _plugin_class(scheme) if scheme else None
     try:
-        return apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        if cls is None:
+            return _apprise().Apprise.instantiate(url, suppress_exceptions=True)
+        results = cls.parse_url(url.replace("/#", "/%23"))
+        if not results or not cls.enabled:
+            return None
+        from apprise import AppriseAsset
+
+        results["tag"] = set()
+        results["asset"] = AppriseAsset()
+        return cls(**results)
     except Exception:  # Apprise raises assorted errors on odd URLs
         return None
+
+
+def _plugin_class(scheme: str) -> Any:
+    """The plugin class serving ``scheme`` from its own module alone, or None (unknown to
+    ``apprise_schemes``, or that module no longer serves it: ask Apprise itself)."""
+    module = SCHEMES.get(scheme)
+    if module is None:
+        return None
+    _quiet_apprise()
+    try:
+        loaded = importlib.import_module(f"apprise.plugins.{module}")
+    except Exception:
+        return None
+    for name, found in vars(loaded).items():
+        if not (name.startswith("Notify") and isinstance(found, type)):
+            continue
+        cls: Any = found
+        if not hasattr(cls, "app_id"):
+            continue
+        served = {
+            str(s).lower()
+            for field in (cls.secure_protocol, cls.protocol)
+            for s in ((field,) if isinstance(field, str) else (field or ()))
+        }
+        if scheme in served:
+            return cls
+    return None
 
 
 @dataclass(frozen=True)
@@ -185,17 +268,14 @@ _STATUS = {
 }
 
 
-_FORMATS = {
-    "text": apprise.NotifyFormat.TEXT,
-    "markdown": apprise.NotifyFormat.MARKDOWN,
-    "html": apprise.NotifyFormat.HTML,
-}
+_FORMATS = ("text", "markdown", "html")  # apprise.NotifyFormat values
 
 
 def send(
     url: str, title: str, body: str, *, timeout: float = 30.0, fmt: str = "text"
 ) -> SendOutcome:
     """Send one message (text, markdown or html) to one URL; never raises for a failure."""
+    apprise = _apprise()
     client = apprise.Apprise()
     if not client.add(url):
         return SendOutcome("permanent", "Apprise does not recognise this URL.")
@@ -203,7 +283,7 @@ def send(
         result = client.notify(
             body=body,
             title=title,
-            body_format=_FORMATS.get(fmt, apprise.NotifyFormat.TEXT),
+            body_format=apprise.NotifyFormat(fmt if fmt in _FORMATS else "text"),
             timeout=timeout,
             log_level=logging.WARNING,
         )

@@ -11,6 +11,11 @@ Storing a poll has three steps, so the daemon can run the middle one off the wri
 3. ``write_poll`` (storage): one read of the story context for those hits, the story
    decisions (``matching.hits.decide``, pure), then one transaction with everything.
 
+A 200 whose decoded body is byte-identical to the source's last one (``body_hash``) is
+not parsed or matched: it holds nothing new (its items are all known), so it is stored like
+a 304, as "unchanged", with its new validators. Many servers send no ETag/Last-Modified, or
+new ones for the same bytes.
+
 ``store_poll`` runs the three in a row (``once``). The daemon decides off the writer
 thread instead (``read_story`` then ``decide_poll``) and hands the decision to
 ``write_poll``, which uses it only if no hit was stored since its read. One failing
@@ -19,18 +24,17 @@ source never stops others.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, cast
 
 from weightwatch.config import Config, Source
-from weightwatch.delivery import routing, templates
+from weightwatch.delivery import routing
 from weightwatch.errors import ParseError, SourceError, StorageError
-from weightwatch.matching import hits as decider
-from weightwatch.sources import discover, health, pagediff
-from weightwatch.sources import feeds as _parser
-from weightwatch.sources import page as _page
+from weightwatch.sources import health, pagediff
 from weightwatch.sources.http import Conditional, Fetcher, Response
 from weightwatch.storage.store import Storage
 from weightwatch.types import (
@@ -44,7 +48,11 @@ from weightwatch.types import (
     SourceState,
     SourceUpdate,
     StoryContext,
+    Validators,
 )
+
+if TYPE_CHECKING:
+    from weightwatch.matching import hits as decider
 
 log = logging.getLogger("weightwatch")
 
@@ -58,18 +66,33 @@ class Fetched:
     feed: FeedResult | None = None
     error: SourceError | None = None
     page: PageResult | None = None  # a watched page: its blocks; feed.items come from the diff
+    body_hash: str | None = None  # a 200's (``body_hash``)
+    unchanged: bool = False  # a 200 with the body of the last one: not parsed
+
+
+def body_hash(source: Source, body: bytes) -> str:
+    """The hash a 200's decoded body is recognised by at the next poll. How the source is
+    read (kind, selector, ignore, prefer_feed) is part of it: after a config change the
+    same bytes are read again."""
+    reading = f"{source.kind}\0{source.selector}\0{source.ignore}\0{source.prefer_feed}\0"
+    return hashlib.sha256(reading.encode() + body).hexdigest()
 
 
 def fetch_source(fetcher: Fetcher, source: Source, state: SourceState) -> Fetched:
     out = Fetched(source, state, time.monotonic())
     url = state.permanent_url or source.url
     conditional: Conditional | None = Conditional(state.etag, state.last_modified)
-    if source.prefer_feed and state.kind == "page":
+    rereading = source.prefer_feed and state.kind == "page"
+    if rereading:
         conditional = None  # read the page again: it may advertise a feed by now
     try:
         out.response = fetcher.fetch(url, conditional, source=source.name, origin=source.url)
         if out.response.status == 200:
-            out.response, out.feed, out.page = _read(fetcher, source, out.response)
+            out.body_hash = body_hash(source, out.response.body)
+            if out.body_hash == state.body_hash and state.primed and not rereading:
+                out.unchanged = True
+            else:
+                out.response, out.feed, out.page = _read(fetcher, source, out.response)
             out.response = replace(out.response, body=b"")  # parsed: the bytes can go
     except SourceError as exc:
         out.error = exc
@@ -88,6 +111,10 @@ def _read(
     that advertises a feed is swapped for it, and the response returned is the feed's, its
     URL as the permanent one: later polls fetch the feed itself.
     """
+    # Imported at the first 200: a cycle of 304s loads neither feedparser nor selectolax.
+    from weightwatch.sources import feeds as _parser
+    from weightwatch.sources import page as _page
+
     kind = "auto" if source.prefer_feed else source.kind
     if kind != "page":
         try:
@@ -106,6 +133,8 @@ def _read(
             if isinstance(exc, _parser.TooMuchMarkup) and not served_as_html:
                 raise  # XML with too much markup to parse: not a page to read instead
     if source.prefer_feed:
+        from weightwatch.sources import discover
+
         text = discover.decode(response.body[: discover.SCAN_LIMIT], response.headers)
         found = discover.find_feeds(text, response.url)
         for candidate in [c for c in found if c.origin == "advertised"][:3]:
@@ -162,6 +191,16 @@ def read_seen(storage: Storage, fetched: Fetched, now: datetime) -> Seen:
     return Seen(storage.url_salt, known, page)
 
 
+class _NoMatches:
+    """``matching.hits.Matches()`` (no hits) without loading the matcher: a poll with no
+    new item (a 304, an unchanged body) never needs it."""
+
+    items: tuple[()] = ()
+
+
+NO_MATCHES = cast("decider.Matches", _NoMatches())
+
+
 @dataclass
 class Prepared:
     """A poll ready to be written: the source's next state, the new items, their hits
@@ -171,12 +210,12 @@ class Prepared:
     state: SourceState
     update: SourceUpdate
     duration: float
-    status: str  # "ok", "not modified", "error"
+    status: str  # "ok", "not modified", "unchanged", "error"
     url_salt: bytes  # keys the alerts' channel URLs (``Seen.url_salt``)
     error: str = ""
     notices: list[NewAlert] = field(default_factory=list)
     fresh: list[Item] = field(default_factory=list)
-    matches: decider.Matches = field(default_factory=decider.Matches)
+    matches: decider.Matches = field(default_factory=lambda: NO_MATCHES)
     page_blocks: PageBlocks | None = None
     items_total: int = 0  # items in the feed (for the log)
     primed: bool = False  # first poll recorded without alerting
@@ -227,6 +266,11 @@ def prepare_poll(
         kind=feed.kind if feed else None,
         warning=feed.warning if feed else "",
     )
+    if fetched.unchanged:  # the last body again: its new validators, the same kind
+        validators = Validators(response.etag, response.last_modified, state.kind, state.body_hash)
+        update = replace(update, last_status="unchanged", validators=validators, unchanged=True)
+    elif update.validators is not None:
+        update = replace(update, validators=replace(update.validators, body_hash=fetched.body_hash))
     if response.status == 304 or feed is None:
         update, notices = _health(config, source, state, update, now, seen.url_salt, new_items=0)
         unchanged = PageBlocks(None, now - pagediff.WINDOW) if state.kind == "page" else None
@@ -235,7 +279,7 @@ def prepare_poll(
             state,
             update,
             duration,
-            "not modified",
+            "unchanged" if fetched.unchanged else "not modified",
             seen.url_salt,
             notices=notices,
             page_blocks=unchanged,
@@ -247,7 +291,11 @@ def prepare_poll(
     # A first poll that does not alert is not matched at all: the user was never told about
     # that backlog, so a later report of one of its stories elsewhere is news to them.
     rules = [r for r in config.rules if r.applies_to(source)]
-    matches = decider.match(fresh, rules) if alerting else decider.Matches()
+    matches = NO_MATCHES
+    if alerting and fresh:  # the matcher (and its story code) loads when there is news
+        from weightwatch.matching import hits as decider
+
+        matches = decider.match(fresh, rules)
     if fresh or priming:
         update = replace(update, last_new_item=now)
     salt = seen.url_salt
@@ -293,7 +341,11 @@ def read_story(
 
 def decide_poll(config: Config, prepared: Prepared, context: StoryContext) -> list[NewHit]:
     """The story decisions and alerts of a prepared poll's hits (pure: no storage)."""
+    from weightwatch.delivery import templates  # jinja2: only when there are hits to decide
+
     settings = config.settings
+    from weightwatch.matching import hits as decider
+
     return decider.decide(
         prepared.matches,
         context,
@@ -384,7 +436,7 @@ def _write_poll(
         storage.record_failure(name, p.update, p.notices, now=now)
         log.warning("%s: failed after %.1f s: %s", name, p.duration, p.error)
         return SourceOutcome(name, "error", error=p.error, duration=p.duration)
-    if p.status == "not modified":
+    if p.status in ("not modified", "unchanged"):
         storage.record_poll(
             name,
             now=now,
@@ -394,8 +446,8 @@ def _write_poll(
             notices=p.notices,
             page_blocks=p.page_blocks,
         )
-        log.info("%s: not modified (%.1f s)", name, p.duration)
-        return SourceOutcome(name, "not modified", duration=p.duration)
+        log.info("%s: %s (%.1f s)", name, p.status, p.duration)
+        return SourceOutcome(name, p.status, duration=p.duration)
 
     new_hits: list[NewHit] = []
     if p.matches.items:

@@ -44,6 +44,12 @@ exempt (with the standard web ports of that host): a user who configures
 connect time. Whatever the setting, a permanent redirect from a public address to an
 internal one is not reported as ``permanent_url`` (it would be remembered for good).
 Through an HTTP proxy only IP literals in URLs are checked: the proxy resolves the names.
+
+What requests reads from the environment for each request (``trust_env``: the ``*_proxy`` /
+``no_proxy`` variables, ``~/.netrc`` credentials, ``REQUESTS_CA_BUNDLE`` /
+``CURL_CA_BUNDLE``) is read here instead, once per scheme and host every few minutes
+(``_environment``), and passed to the request: requests scanned the whole environment and
+looked for ``~/.netrc`` on every request, a quarter of the CPU of a cycle of 304s.
 """
 
 from __future__ import annotations
@@ -302,6 +308,9 @@ _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+ENVIRONMENT_TTL = 300.0  # seconds a host's proxies and .netrc credentials are reused
+
+
 class Fetcher:
     """Polite, bounded HTTP GETs. Thread-safe: share one between the workers of a poll."""
 
@@ -332,6 +341,24 @@ class Fetcher:
         self._lock = threading.Lock()
         self._sessions: list[tuple[threading.Thread, requests.Session]] = []
         self._closed = False
+        self._env: dict[str, tuple[float, dict[str, str], Any]] = {}
+        self._verify: str | bool = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+
+    def _environment(self, url: str) -> tuple[dict[str, str], Any]:
+        """The proxies and ``.netrc`` credentials requests would find in the environment for
+        ``url`` (``Session.merge_environment_settings``, ``get_netrc_auth``), looked up once
+        per scheme and host and kept for ``ENVIRONMENT_TTL`` seconds."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        now = time.monotonic()
+        got = self._env.get(key)
+        if got is None or now - got[0] > ENVIRONMENT_TTL:
+            proxies = requests.utils.get_environ_proxies(url)
+            got = (now, dict(proxies), requests.utils.get_netrc_auth(url))
+            self._env[key] = got
+        return got[1], got[2]
 
     # sessions
 
@@ -340,6 +367,7 @@ class Fetcher:
         if session is not None:
             return session
         session = requests.Session()
+        session.trust_env = False  # the environment is read by _environment instead
         session.headers.clear()
         session.headers.update(
             {
@@ -504,6 +532,7 @@ class Fetcher:
         remaining = deadline.remaining()
         if remaining <= 0:
             raise deadline_error(url, deadline, source, "did not answer")
+        proxies, netrc_auth = self._environment(url)
         try:
             return session.request(
                 "GET",
@@ -512,6 +541,9 @@ class Fetcher:
                 timeout=(remaining, remaining),
                 stream=True,
                 allow_redirects=False,
+                proxies=proxies,
+                verify=self._verify,
+                auth=netrc_auth,
             )
         except _TRANSPORT_ERRORS as exc:
             raise _transport_error(exc, url, deadline, source) from exc

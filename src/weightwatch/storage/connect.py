@@ -1,4 +1,8 @@
-"""Opening the database file: for writing (created and migrated) or read-only (neither)."""
+"""Opening the database file: for writing (created and migrated) or read-only (neither).
+
+The applied migrations are read with plain SQL; sqlite_utils is imported only to apply
+pending ones, so opening an up-to-date database costs no import of it (or of click).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ import os
 import secrets
 import sqlite3
 from pathlib import Path
-
-import sqlite_utils
 
 from weightwatch.errors import StorageError
 from weightwatch.storage.guard import converted
@@ -39,9 +41,9 @@ def writable(path: Path | str) -> sqlite3.Connection:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            db = sqlite_utils.Database(conn)
-            refuse_newer(db, path)
-            migrations.apply(db)
+            applied = refuse_newer(conn, path)
+            if set(migrations.names) - set(applied):
+                _apply(conn)
         except BaseException:
             conn.close()
             raise
@@ -67,7 +69,7 @@ def _create(file: Path) -> None:
         conn = sqlite3.connect(str(tmp), isolation_level=None)
         try:
             conn.execute("PRAGMA foreign_keys = ON")
-            migrations.apply(sqlite_utils.Database(conn))  # rollback journal, synced commits
+            _apply(conn)  # rollback journal, synced commits
             conn.execute("PRAGMA journal_mode = WAL")  # recorded in the header, as a writer's
         finally:
             conn.close()
@@ -137,10 +139,34 @@ def refuse_empty(file: Path) -> None:
         )
 
 
-def refuse_newer(db: sqlite_utils.Database, path: Path | str) -> None:
-    """A database a newer weightwatch migrated is never opened by this one."""
-    known = {m.name for m in migrations.pending(sqlite_utils.Database(memory=True))}
-    newer = [m.name for m in migrations.applied(db) if m.name not in known]
+def _apply(conn: sqlite3.Connection) -> None:
+    """Apply the pending migrations (the only use of sqlite_utils here)."""
+    import sqlite_utils
+
+    migrations.apply(sqlite_utils.Database(conn))
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """The names of the migrations applied to the database, in the order they were applied
+    (read as ``sqlite_utils.Migrations.applied`` reads them)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [migrations.table]
+    ).fetchone()
+    if exists is None:
+        return []
+    rows = conn.execute(
+        f"SELECT name FROM [{migrations.table}] WHERE migration_set = ? ORDER BY rowid",
+        [migrations.name],
+    )
+    return [str(name) for (name,) in rows]
+
+
+def refuse_newer(conn: sqlite3.Connection, path: Path | str) -> list[str]:
+    """A database a newer weightwatch migrated is never opened by this one; else the
+    names of its applied migrations."""
+    applied = applied_migrations(conn)
+    known = set(migrations.names)
+    newer = [name for name in applied if name not in known]
     if newer:
         raise StorageError(
             f"The database {path} was written by a newer weightwatch (it has migration"
@@ -148,6 +174,7 @@ def refuse_newer(db: sqlite_utils.Database, path: Path | str) -> None:
             " backup made before the upgrade.",
             kind="newer",
         )
+    return applied
 
 
 def read_only(path: Path) -> sqlite3.Connection:
@@ -165,19 +192,17 @@ def read_only(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            check_schema(sqlite_utils.Database(conn), path)
+            check_schema(conn, path)
         except BaseException:
             conn.close()
             raise
     return conn
 
 
-def check_schema(db: sqlite_utils.Database, path: Path) -> None:
+def check_schema(conn: sqlite3.Connection, path: Path) -> None:
     """A database opened read-only must have exactly this code's migrations applied."""
-    refuse_newer(db, path)
-    known = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
-    applied = {m.name for m in migrations.applied(db)}
-    pending = [name for name in known if name not in applied]
+    applied = set(refuse_newer(conn, path))
+    pending = [name for name in migrations.names if name not in applied]
     if pending:
         raise StorageError(
             f"The database {path} has an older schema ({len(pending)} migration(s) pending,"

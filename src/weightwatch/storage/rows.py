@@ -39,6 +39,9 @@ def source_state(row: dict[str, Any]) -> SourceState:
         next_due=from_iso(row.get("next_due")),
         health=row.get("health") or "ok",
         last_new_item=from_iso(row.get("last_new_item")),
+        body_hash=row.get("body_hash"),
+        unchanged_polls=int(row.get("unchanged_polls") or 0),
+        last_unchanged=from_iso(row.get("last_unchanged")),
     )
 
 

@@ -9,7 +9,8 @@ Tables (created by the named migrations; never edit one once released, add a new
 
 - ``sources``  one row per configured source: HTTP validators, last result, failure count,
   when it may be polled again (Retry-After) and is due next, whether its first poll has
-  been recorded, its health and when it last had a new item.
+  been recorded, its health and when it last had a new item; the hash of its last body
+  and how often a 200 brought that body again (not parsed).
 - ``items``    every item seen, per source: the "is this new?" memory (text kept for
   ``settings.retention``, ids for good).
 - ``hits``     an item that matched a rule; ``duplicate_of`` points at the first hit of its
@@ -42,10 +43,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from weightwatch.storage import connect, stories
 from weightwatch.storage.guard import convert_errors, converted, storage_error
@@ -64,6 +64,9 @@ from weightwatch.types import (
     StoryContext,
     StoryLookup,
 )
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 __all__ = ["Storage", "from_iso", "iso", "migrations"]
 
@@ -84,7 +87,6 @@ class Storage:
         self.path = Path(path)
         self.read_only = read_only
         self.conn = connect.read_only(self.path) if read_only else connect.writable(path)
-        self.db = sqlite_utils.Database(self.conn)
         try:
             with converted(self.path, "read"):
                 row = self.conn.execute("SELECT url_salt FROM meta WHERE id = 1").fetchone()
@@ -146,8 +148,17 @@ class Storage:
         with contextlib.suppress(sqlite3.Error):  # the error that made us roll back counts
             self.conn.execute("ROLLBACK")
 
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """The connection as a ``sqlite_utils.Database`` (imports sqlite_utils: tests, tools)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
+
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        return list(self.db.query(sql, list(params)))
+        cursor = self.conn.execute(sql, list(params))
+        keys = [d[0] for d in cursor.description]
+        return [dict(zip(keys, row, strict=True)) for row in cursor]
 
     # -- sources -------------------------------------------------------------------
 
@@ -181,7 +192,7 @@ class Storage:
                 elif row[0] != url:
                     conn.execute(
                         "UPDATE sources SET url = ?, permanent_url = NULL, etag = NULL,"
-                        " last_modified = NULL WHERE name = ?",
+                        " last_modified = NULL, body_hash = NULL WHERE name = ?",
                         [url, name],
                     )
 
@@ -374,11 +385,16 @@ class Storage:
             values["etag"] = state.validators.etag
             values["last_modified"] = state.validators.last_modified
             values["kind"] = state.validators.kind
+            values["body_hash"] = state.validators.body_hash
         if state.permanent_url is not None:
             values["permanent_url"] = state.permanent_url
         if state.last_new_item is not None:
             values["last_new_item"] = iso(state.last_new_item)
+        if state.unchanged:
+            values["last_unchanged"] = iso(state.last_poll)
         sets = ", ".join(f"{column} = ?" for column in values)  # the literal names above
+        if state.unchanged:
+            sets += ", unchanged_polls = unchanged_polls + 1"
         conn.execute(
             f"UPDATE sources SET {sets}, items_total = items_total + ? WHERE name = ?",
             [*values.values(), new_items, source],

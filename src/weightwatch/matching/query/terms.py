@@ -7,14 +7,16 @@ describes them as ``Hit``s; ``nodes`` combines them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
-
-import regex
+from typing import TYPE_CHECKING, ClassVar
 
 from weightwatch.errors import QueryError
 from weightwatch.matching.query.document import _BOTH, _SELECT, Document, FieldName, _Field, _Ranges
 from weightwatch.matching.query.lexer import _QUOTES_TO_SPACES, _bare_ok
 from weightwatch.matching.query.results import Hit, How, _Collector
+
+if TYPE_CHECKING:
+    import regex
+
 from weightwatch.matching.query.words import (
     _BREAK,
     _CASED_WORDS,
@@ -398,9 +400,6 @@ class _Regex(_Reported):
         return hits, False
 
 
-_REGEX_FLAGS = regex.IGNORECASE | regex.FULLCASE
-
-
 def _regex_problem(exc: Exception) -> tuple[str, int]:
     """The regex module's message without "at position N", and N (0 when it has none)."""
     message = str(getattr(exc, "msg", None) or exc)
@@ -410,15 +409,18 @@ def _regex_problem(exc: Exception) -> tuple[str, int]:
 
 def _make_regex(pattern: str, column: int) -> _Regex:
     """Compile a /regex/ term; column is where its opening "/" is."""
+    import regex  # here: rules without a /regex/ load without the regex module
+
+    flags = regex.IGNORECASE | regex.FULLCASE
     try:
-        user = regex.compile(pattern, _REGEX_FLAGS)
+        user = regex.compile(pattern, flags)
     except regex.error as exc:
         message, position = _regex_problem(exc)
         raise QueryError(f"bad regex: {message}", column + 1 + position) from None
     if user.fullmatch("") is not None:
         raise QueryError("regex matches empty text", column)
     try:  # match whole tokens: start after a space (or at the start), end before one
-        compiled = regex.compile(rf"(?<!\S)(?:{pattern})(?!\S)", _REGEX_FLAGS)
+        compiled = regex.compile(rf"(?<!\S)(?:{pattern})(?!\S)", flags)
     except regex.error as exc:  # pragma: no cover - e.g. a (?x) comment eating the ")"
         raise QueryError(f"bad regex: {_regex_problem(exc)[0]}", column) from None
     return _Regex(pattern, compiled)

@@ -109,8 +109,6 @@ from functools import lru_cache
 from itertools import accumulate, chain
 from typing import TypeVar, cast
 
-from rapidfuzz.distance import OSA, Indel
-
 _K = TypeVar("_K")
 
 # Unquoted query words this long or longer tolerate a typo: two swapped letters; when their
@@ -407,6 +405,8 @@ def _typo(q: str, t: str, level: int) -> float:
         or q[-1] != t[-1]
     ):
         return 0.0
+    from rapidfuzz.distance import OSA, Indel  # here: loading the rules needs no rapidfuzz
+
     if level == _TWO_EDITS:
         ok = Indel.distance(q, t, score_cutoff=2) <= 2  # a swap or a substitution counts 2
     elif len(q) == len(t):  # one swap of adjacent letters

@@ -7,22 +7,77 @@ Migration 0005 backfills story features with its own frozen copy (``story_0005``
 Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004),
 ``items`` (0001), ``hits`` (0001), ``alerts`` (0001, rebuilt by 0004), ``page_blocks``
 (0003), ``url_health`` (0004), ``story_features`` and ``story_words`` (0005), ``meta``
-(0007); ``hits.related_*`` (0010).
+(0007); ``hits.related_*`` (0010); ``sources.body_hash``, ``unchanged_polls``,
+``last_unchanged`` (0011).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import sqlite_utils
-
-from . import story_0005
+if TYPE_CHECKING:
+    import sqlite_utils
 
 __all__ = ["migrations"]
 
-migrations = sqlite_utils.Migrations("weightwatch")
+_Step = Callable[["sqlite_utils.Database"], None]
+
+
+class _Migrations:
+    """The named migrations in order, recorded as ``sqlite_utils.Migrations`` would record
+    them (same decorator); the ``sqlite_utils.Migrations`` itself is built on first use.
+
+    So a database that is up to date opens without importing sqlite_utils (and click, which
+    it imports): ``storage.connect`` compares ``names`` with the names recorded in the
+    database's ``_sqlite_migrations`` table and applies nothing when none is pending.
+    """
+
+    table = "_sqlite_migrations"  # sqlite_utils.Migrations.migrations_table
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._steps: list[tuple[str, _Step, bool]] = []
+        self._built: sqlite_utils.Migrations | None = None
+
+    def __call__(self, *, name: str, transactional: bool = True) -> Callable[[_Step], _Step]:
+        def record(fn: _Step) -> _Step:
+            if any(step[0] == name for step in self._steps) or self._built is not None:
+                raise ValueError(f"migration {name!r} registered twice or too late")
+            self._steps.append((name, fn, transactional))
+            return fn
+
+        return record
+
+    @property
+    def names(self) -> list[str]:
+        """Every migration's name, in the order they apply."""
+        return [step[0] for step in self._steps]
+
+    def built(self) -> sqlite_utils.Migrations:
+        """The ``sqlite_utils.Migrations`` of these steps (imports sqlite_utils)."""
+        if self._built is None:
+            import sqlite_utils
+
+            built = sqlite_utils.Migrations(self.name)
+            for name, fn, transactional in self._steps:
+                built(name=name, transactional=transactional)(fn)
+            self._built = built
+        return self._built
+
+    def apply(self, db: sqlite_utils.Database, *, stop_before: str | None = None) -> None:
+        """Apply every pending migration (up to ``stop_before``, for tests of old data)."""
+        self.built().apply(db, stop_before=stop_before)
+
+    def applied(self, db: sqlite_utils.Database) -> list[str]:
+        """The names of the migrations recorded in ``db``, in the order they applied."""
+        return [m.name for m in self.built().applied(db)]
+
+
+migrations = _Migrations("weightwatch")
 
 
 @migrations(name="0001_initial")
@@ -203,8 +258,11 @@ def _m0005_story_index(db: sqlite_utils.Database) -> None:
     the newest hits of its rule that share a word with it, inside the window, instead of
     scanning the window. ``created`` is Unix seconds (small rows; the index is ordered by
     it). Existing hits are backfilled from their title and their item's text, with the
-    frozen copy of ``story.features`` in ``story_0005``.
+    frozen copy of ``story.features`` in ``story_0005`` (imported here: its word tables
+    cost every start-up otherwise, and an up-to-date database never runs this).
     """
+    from . import story_0005
+
     db.execute(
         """
         CREATE TABLE story_features (
@@ -282,3 +340,12 @@ def _m0010_related_hint(db: sqlite_utils.Database) -> None:
     its alerts carry the hint in their body and data. NULL: no hint (and older hits)."""
     for column in ("related_title", "related_source", "related_link", "related_at"):
         db.execute(f"ALTER TABLE hits ADD COLUMN {column} TEXT")
+
+
+@migrations(name="0011_unchanged_bodies")
+def _m0011_unchanged_bodies(db: sqlite_utils.Database) -> None:
+    """A 200 whose body is byte-identical to the last one is not parsed again: each source
+    keeps the hash of its last body, how many polls found it unchanged, and when last."""
+    db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN unchanged_polls INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE sources ADD COLUMN last_unchanged TEXT")
