@@ -52,6 +52,9 @@ HEADLINES = ROOT.parent / "shared" / "corpus" / "headlines"
 GOOGLE_TSV = HEADLINES / "google-news-top-stories" / "google_news_story_groups_2022-07-28.tsv"
 UCI_CSV = HEADLINES / "uci-news-aggregator" / "uci_news_aggregator_first_6366.csv"
 PAIRS_TSV = ROOT / "tests" / "data" / "story_pairs.tsv"
+LEDES_TSV = ROOT / "tests" / "data" / "story_pairs_ledes.tsv"
+HARD_TSV = ROOT / "tests" / "data" / "story_hard_pairs.tsv"
+SUMMARY: list[str] = []  # one table row per measured set, printed at the end
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,10 @@ def report(
         f" pairwise precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}"
         f" ({tp} of {positives} same-story pairs, {fp} wrong)"
     )
+    SUMMARY.append(
+        f"| {name} | {precision:.3f} | {recall:.3f} | {alerts / len(stories):.2f}"
+        f" | {len(false)} ({len(edges)} direct) | |"
+    )
     by_signal = Counter(r.split(" (")[0] for r in reasons if r)
     print("joined by: " + ", ".join(f"{k} {v}" for k, v in by_signal.most_common()))
     if false and n:
@@ -204,40 +211,76 @@ def _by_label(items: Sequence[Headline]) -> dict[str, list[int]]:
     return out
 
 
-def labelled_pairs(n: int) -> float:
-    lines = [
+def read_tsv(path: Path) -> list[list[str]]:
+    """The rows of a tab-separated pairs file, without comments and header."""
+    return [
         line.rstrip("\n").split("\t")
-        for line in PAIRS_TSV.read_text(encoding="utf-8").splitlines()
+        for line in path.read_text(encoding="utf-8").splitlines()
         if line and not line.startswith("#")
     ][1:]
+
+
+def decide_pairs(
+    name: str, pairs: Sequence[tuple[bool, str, str, str, str, str]], n: int
+) -> list[float]:
+    """Decide each (same?, title a, text a, title b, text b, note) pair with
+    ``story.same_story``; print precision and recall. Returns the scores of the same-story
+    pairs that did not join (for the related-story hint)."""
     tp = fp = fn = tn = 0
     wrong: list[str] = []
-    for row in lines:
-        same = row[0] == "same"
-        a = story.features(row[1], row[9])
-        b = story.features(row[2], row[10])
+    missed: list[float] = []
+    for same, title_a, text_a, title_b, text_b, note in pairs:
+        a = story.features(title_a, text_a)
+        b = story.features(title_b, text_b)
         ok, signal, score = story.same_story(a, b)
         if ok and same:
             tp += 1
         elif ok:
             fp += 1
-            wrong.append(f"  FALSE MERGE {signal} {score}: {row[1]!r} / {row[2]!r} ({row[11]})")
+            wrong.append(f"  FALSE MERGE {signal} {score}: {title_a!r} / {title_b!r} ({note})")
         elif same:
             fn += 1
-            wrong.append(f"  missed ({signal} {score}): {row[1]!r} / {row[2]!r}")
+            shown = score if signal != "similar title" else 0.0
+            missed.append(shown)
+            wrong.append(f"  missed ({signal} {score}): {title_a!r} / {title_b!r}")
         else:
             tn += 1
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    print(f"\n## hand-labelled pairs ({PAIRS_TSV.relative_to(ROOT)})\n")
-    print(f"{len(lines)} pairs: {tp + fn} same, {fp + tn} different")
+    print(f"\n## {name}\n")
+    print(f"{len(pairs)} pairs: {tp + fn} same, {fp + tn} different")
     print(
         f"precision {precision:.3f} ({tp} of {tp + fp} merges right), recall {recall:.3f};"
         f" false merges {fp}, missed {fn}"
     )
+    SUMMARY.append(f"| {name} | {precision:.3f} | {recall:.3f} | | {fp} | {fn} |")
     if n:
         print("\n".join(sorted(wrong, reverse=True)))
-    return precision
+    return missed
+
+
+def labelled_pairs(path: Path, n: int) -> list[float]:
+    rows = read_tsv(path)
+    pairs = [(r[0] == "same", r[1], r[9], r[2], r[10], r[11]) for r in rows]
+    return decide_pairs(f"labelled pairs ({path.relative_to(ROOT)})", pairs, n)
+
+
+def hard_pairs(n: int) -> list[float]:
+    rows = read_tsv(HARD_TSV)
+    pairs = [(r[0] == "same", r[1], r[2], r[3], r[4], r[5]) for r in rows]
+    return decide_pairs(f"hard pairs ({HARD_TSV.relative_to(ROOT)})", pairs, n)
+
+
+def near_misses(scores: Sequence[float]) -> None:
+    """How close the same-story pairs that did not join came (shared-words score)."""
+    if not scores:
+        return
+    cuts = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.01]
+    counts = [sum(lo <= s < hi for s in scores) for lo, hi in itertools.pairwise(cuts)]
+    print("\n## same-story pairs that do not join, by shared-words score\n")
+    print(" | ".join(f"[{lo:.1f}, {min(hi, 1.0):.1f})" for lo, hi in itertools.pairwise(cuts)))
+    print(" | ".join(str(c) for c in counts))
+    print("scores: " + ", ".join(f"{s:.2f}" for s in sorted(scores)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,15 +295,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {t.min_shared_names}, weight {t.min_shared_weight}, title {t.title_threshold},"
         f" window {t.window / 86400:g} d"
     )
-    labelled_pairs(args.examples)
+    missed = labelled_pairs(PAIRS_TSV, args.examples)
+    missed += labelled_pairs(LEDES_TSV, args.examples)
+    hard_pairs(args.examples)
+    near_misses(missed)
     if not GOOGLE_TSV.is_file() or not UCI_CSV.is_file():
         print(f"\ncorpus not found under {HEADLINES}; only the labelled pairs were measured.")
+        summary()
         return 2
     items = load_google(args.order)
     report(f"google-news-top-stories ({args.order} order)", items, *replay(items), args.examples)
     items = load_uci(args.uci_limit)
     report("uci-news-aggregator (timestamp order)", items, *replay(items), args.examples)
+    summary()
     return 0
+
+
+def summary() -> None:
+    print("\n## summary\n")
+    print("| set | precision | recall | alerts per story | false merges | missed |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(SUMMARY))
 
 
 if __name__ == "__main__":
