@@ -37,6 +37,7 @@ import json
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
@@ -45,7 +46,7 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from weightwatch.matching import dedup
+from weightwatch.matching import dedup, paraphrase
 from weightwatch.matching.text import (
     drop_possessives,
     drop_thousands_separators,
@@ -266,6 +267,7 @@ def _money(m: re.Match[str]) -> str:
 
 def _normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
+    text = paraphrase.canonical_phrases(text)  # "rolls out" -> "releases", "open-weight" -> "open"
     text = _MONEY.sub(_money, text)  # "$1 billion" = "$1B" = "1bn" -> "1b"
     text = undot_initialisms(text)
     text = drop_possessives(text)
@@ -298,7 +300,7 @@ def _scan(text: str) -> list[_Token]:
         elif lower in _STOPWORDS:
             continue
         else:
-            stem = _stem(lower)
+            stem = paraphrase.canonical(_stem(lower))  # "launches" = "unveils" = "releases"
         out.append(_Token(surface, stem, capital, acronym))
     return out
 
@@ -359,7 +361,10 @@ class Features:
     title: tuple[str, ...]  # distinctive stems of the title, in order, each once
     text: tuple[str, ...]  # distinctive stems of the text start that the title lacks
     names: frozenset[str]  # which stems are names: capitalised and rare, acronyms, numbers
-    versions: tuple[tuple[str, str], ...]  # ("llama", "3"), ("v", "3.1"), ("b", "120")
+    versions: tuple[tuple[str, str], ...]  # ("llama", "3"), ("v", "3.1"), ("#b", "120")
+    # The versions the title names (its subject); the text's others may be comparisons
+    # ("V3.2, built on V3.1"). Empty in features stored before issue 12.
+    subject: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def words(self) -> frozenset[str]:
@@ -382,6 +387,7 @@ class Features:
                 "x": self.text,
                 "n": sorted(self.names),
                 "v": [list(v) for v in self.versions],
+                "s": [list(v) for v in self.subject],
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -396,12 +402,22 @@ class Features:
             text=tuple(d["x"]),
             names=frozenset(d["n"]),
             versions=tuple((v[0], v[1]) for v in d["v"]),
+            subject=tuple((v[0], v[1]) for v in d.get("s", ())),
         )
 
 
+_ORDINAL = frozenset({"st", "nd", "rd", "th"})
+_UNITS = frozenset({"b", "m", "t", "k", "gb", "tb", "mb"})
+
+
 def _versions(tokens: Sequence[_Token]) -> list[tuple[str, str]]:
-    """Versioned names: a capitalised word followed by a number ("Llama 3", "Grok 2.5"),
-    a glued one ("V3.1", "Qwen2.5", "GPT4"), a size ("27B", "120b": unit "b")."""
+    """Versioned names: a name followed by a number ("Llama 3", "Grok 2.5", "GPT-2"), a
+    glued one ("V3.1", "Qwen2.5", "GPT4"), a size ("27B", "120b": unit "b").
+
+    Years, counts and dates are not versions: a year ("since 2019"), a number of three or
+    more digits after a word ("Kills 280"), an ordinal ("18th") and a number after a
+    common word ("Kills 28", "Top 10", "Since 2019" in Title Case) are left out, so "its
+    first since 2019" never conflicts with "since GPT-2"."""
     out: list[tuple[str, str]] = []
     for i, tok in enumerate(tokens):
         m = _GLUED.fullmatch(tok.stem)
@@ -410,11 +426,26 @@ def _versions(tokens: Sequence[_Token]) -> list[tuple[str, str]]:
         prefix, number, suffix = m.groups()
         if prefix:
             out.append((prefix, number + suffix))
-        elif suffix and len(suffix) <= 2:
-            out.append(("#" + suffix, number))
-        elif i > 0 and tokens[i - 1].capital and tokens[i - 1].stem.isalpha():
+        elif suffix:
+            if suffix in _UNITS or (len(suffix) <= 2 and suffix not in _ORDINAL):
+                if suffix not in _UNITS and i > 0 and _names_a_version(tokens[i - 1], number):
+                    out.append((tokens[i - 1].stem, number + suffix))  # "Gemma 3n"
+                else:
+                    out.append(("#" + suffix, number))  # a size: "27B", "120b"
+        elif i > 0 and _names_a_version(tokens[i - 1], number):
             out.append((tokens[i - 1].stem, number))
     return out
+
+
+def _names_a_version(before: _Token, number: str) -> bool:
+    """Whether ``number`` after the token ``before`` is the version of a name."""
+    if not (before.capital and before.stem.isalpha()):
+        return False
+    if "." in number:
+        return True  # "Small 3.1", "iOS 17.1.1"
+    if _YEAR.fullmatch(number) or len(number) > 2:
+        return False  # a year or a count, not a version
+    return before.acronym or rarity(before.stem) >= TUNING.name_weight  # not "Kills 28"
 
 
 _MONTHS = word_set(
@@ -484,15 +515,15 @@ def features(title: str, text: str = "", exclude: Iterable[str] = ()) -> Feature
         extra.setdefault(tok.stem, weight(tok.stem) + (0.5 if tok.stem in names else 0.0))
     text_words = sorted(extra, key=lambda s: (-extra[s], s))[: TUNING.max_text_words]
     kept = in_title | set(text_words)
-    versions = sorted(
-        {v for v in _versions(title_tokens) + _versions(text_tokens) if v[0] not in excluded}
-    )
+    subject = sorted({v for v in _versions(title_tokens) if v[0] not in excluded})
+    versions = sorted(set(subject) | {v for v in _versions(text_tokens) if v[0] not in excluded})
     return Features(
         key=dedup.title_key(title),
         title=tuple(ordered),
         text=tuple(text_words),
         names=frozenset(n for n in names if n in kept),
         versions=tuple(versions),
+        subject=tuple(subject),
     )
 
 
@@ -503,14 +534,37 @@ def _weight_of(words: Iterable[str]) -> float:
     return sum(weight(w) or 0.5 for w in words)  # acronyms of common words ("US") count half
 
 
+def _by_name(f: Features) -> dict[str, set[str]]:
+    """Each versioned name's versions: those the title names, else those of the text."""
+    out: dict[str, set[str]] = {}
+    for name, version in f.subject:
+        out.setdefault(name, set()).add(version)
+    titled = set(out)
+    for name, version in f.versions:
+        if name not in titled:
+            out.setdefault(name, set()).add(version)
+    return out
+
+
 def _version_conflict(a: Features, b: Features) -> bool:
-    mine: dict[str, set[str]] = {}
-    for name, version in a.versions:
-        mine.setdefault(name, set()).add(version)
-    theirs: dict[str, set[str]] = {}
-    for name, version in b.versions:
-        theirs.setdefault(name, set()).add(version)
+    mine, theirs = _by_name(a), _by_name(b)
     return any(mine[n].isdisjoint(theirs[n]) for n in mine.keys() & theirs.keys())
+
+
+def _replaced_word(a: Features, b: Features) -> bool:
+    """Near-identical titles that differ by one word replaced by another that is no
+    paraphrase of it ("Tesla recalls Model Y / Model S ...", "... removes / restores model
+    ..."): dedup's word guard, kept when the shared words would join them. Only a pure
+    substitution counts: "free ... since 2019" / "... since GPT-2" differs in more."""
+    if not a.key or not b.key:
+        return False
+    if dedup.similarity(a.key, b.key) < TUNING.swap_similarity:
+        return False
+    a_tokens, b_tokens = Counter(a.key.split()), Counter(b.key.split())
+    lost, gained = list((a_tokens - b_tokens).elements()), list((b_tokens - a_tokens).elements())
+    if len(lost) != 1 or len(gained) != 1:
+        return False
+    return paraphrase.canonical(_stem(lost[0])) != paraphrase.canonical(_stem(gained[0]))
 
 
 def _entity_swap(a: Features, b: Features) -> bool:
@@ -523,9 +577,11 @@ def _entity_swap(a: Features, b: Features) -> bool:
     lost, gained = dedup.replaced_words(a.key, b.key)
     lost_names = [w for w in lost if _stem(w) in a.names and _stem(w) not in b.words]
     gained_names = [w for w in gained if _stem(w) in b.names and _stem(w) not in a.words]
-    # One side's replacement being a name is enough: "Meta / Cohere to release Qwen 4
-    # weights" must stay apart although "Meta" is too common a word to count as a name.
-    return bool(lost and gained) and (bool(lost_names) or bool(gained_names))
+    # A name on each side: "Meta / Cohere to release Qwen 4 weights", where "Meta" is too
+    # common a word to count as a name, is a pure one-word substitution and stays apart by
+    # ``_replaced_word``; a one-sided name here cost true pairs ("Jesse Jackson dies, aged
+    # 84" / "Jesse Jackson, ... U.S. presidential hopeful, dies at 84").
+    return bool(lost_names) and bool(gained_names)
 
 
 def _role_swap(a: Features, b: Features) -> bool:
@@ -544,10 +600,15 @@ def _role_swap(a: Features, b: Features) -> bool:
 
 
 def _reversal(a: Features, b: Features) -> bool:
+    """A close title that adds "not", "delays", "denies", ...; or any two titles about
+    the same versioned name where one does ("Meta delays ... Llama 4 Behemoth" / "Meta
+    releases Llama 4 ...")."""
     if not a.key or not b.key:
         return False
     if not dedup._reversal_differs(a.key, b.key):
         return False
+    if set(a.subject) & set(b.subject):
+        return True
     return dedup.similarity(a.key, b.key) >= TUNING.reversal_similarity
 
 
@@ -561,6 +622,8 @@ def guard(a: Features, b: Features) -> str | None:
         return "names swapped"
     if _reversal(a, b):
         return "reversal"
+    if _replaced_word(a, b):
+        return "word replaced"
     return None
 
 
