@@ -91,13 +91,15 @@ def test_each_new_hit_is_compared_with_a_bounded_number_of_batch_mates(
 
 
 def roots_by_full_comparison(items: Sequence[Item]) -> list[int | None]:
-    """The old decision: every earlier hit of the batch compared, in batch order."""
+    """The old decision: every earlier hit of the batch compared (each with its story),
+    in batch order."""
     feats: list[story.Features] = []
     root: list[int] = []
     out: list[int | None] = []
     for n, entry in enumerate(hits.match(items, [RULE]).items):
         f = entry.hits[0].features
-        best = story.best_match(f, list(enumerate(feats)), DEFAULT_TITLE_SIMILARITY)
+        given = [(i, root[i], g) for i, g in enumerate(feats)]
+        best = story.best_story(f, given, DEFAULT_TITLE_SIMILARITY)
         out.append(None if best is None else root[best[0]])
         root.append(n if best is None else root[best[0]])
         feats.append(f)

@@ -38,7 +38,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
@@ -62,6 +62,7 @@ __all__ = [
     "Features",
     "Tuning",
     "best_match",
+    "best_story",
     "features",
     "same_story",
     "stems",
@@ -124,6 +125,18 @@ class Tuning:
     # launches two 'open' AI reasoning models": 120b, 20b) at title scores of 0.26 to 0.6.
     lede_weight: float = 1.6
     lede_min_score: float = 0.25
+
+    # Comparing with the story, not only with its hits (issue 12): a hit that joins no
+    # single member joins a story of at least ``story_min_members`` candidates whose
+    # combined words (the ``story_union_words`` heaviest of the members' title and text
+    # stems) cover ``story_min_score`` of its title weight with ``story_min_shared`` words,
+    # one a name; guards apply against every member. Measured in docs/dedup.md, "Comparing
+    # with the story".
+    story_min_members: int = 1
+    story_union_words: int = 48
+    story_min_score: float = 0.6
+    story_min_shared: int = 3
+    story_needs_name: bool = False
 
     # Word weights: log-scaled rarity in the background feeds (story_words.txt), 1.0 for a
     # word no background feed uses. Below ``min_weight`` a word is common (weight 0): it is
@@ -741,11 +754,81 @@ def best_match(
     return best
 
 
+def story_score(hit: Features, members: Sequence[Features]) -> tuple[float, frozenset[str]]:
+    """How much of the hit's title weight the story's combined evidence covers, and the
+    words it shares with it. The combined evidence is the bounded, weighted union of the
+    members' words (title and text): their ``story_union_words`` heaviest distinct stems."""
+    union: dict[str, float] = {}
+    for m in members:
+        for w in m.words:
+            union.setdefault(w, weight(w) or 0.5)
+    kept = sorted(union, key=lambda w: (-union[w], w))[: TUNING.story_union_words]
+    words = frozenset(kept)
+    total = _weight_of(hit.title)
+    if not total:
+        return 0.0, frozenset()
+    shared = frozenset(w for w in hit.title if w in words)
+    return _weight_of(shared) / total, shared
+
+
+def _shares_version(hit: Features, members: Sequence[Features]) -> bool:
+    """Whether the hit names a version of a name (not a bare size) that a member names."""
+    mine = {v for v in hit.versions if not v[0].startswith("#")}
+    return any(mine & set(m.versions) for m in members)
+
+
+def best_story(
+    hit: Features,
+    candidates: Iterable[tuple[T, Hashable, Features]],
+    title_threshold: float | None = None,
+) -> tuple[T, str, float] | None:
+    """The candidate this hit joins, as ``best_match``, and else the story whose combined
+    evidence covers it (signal "story words"): ``candidates`` are (id, story, features),
+    the story being any key that the members of one story share.
+
+    A hit that matches no single member still joins a story of at least
+    ``story_min_members`` candidates when the union of their words covers at least
+    ``story_min_score`` of its title weight with ``story_min_shared`` words, one of them a
+    name, and no guard applies between it and *any* of them (guards stay pairwise, so
+    one member about Llama 3 keeps a Llama 4 hit out). The story with the highest
+    coverage wins; ties go to the earliest."""
+    given = list(candidates)
+    best = best_match(hit, [(ident, f) for ident, _, f in given], title_threshold)
+    if best is not None:
+        return best
+    stories: dict[Hashable, list[tuple[T, Features]]] = {}
+    for ident, key, f in given:
+        stories.setdefault(key, []).append((ident, f))
+    found: tuple[T, str, float] | None = None
+    top = 0.0
+    for members in stories.values():
+        if len(members) < TUNING.story_min_members:
+            continue
+        feats = [f for _, f in members]
+        score, shared = story_score(hit, feats)
+        if (
+            score < TUNING.story_min_score
+            or score <= top
+            or len(shared) < TUNING.story_min_shared
+            or (
+                TUNING.story_needs_name
+                and not shared & (hit.names | frozenset().union(*(f.names for f in feats)))
+                and not _shares_version(hit, feats)
+            )
+            or _weight_of(shared) < TUNING.min_shared_weight
+        ):
+            continue
+        if any(guard(hit, f) is not None for f in feats):
+            continue
+        found, top = (members[0][0], "story words", round(score, 3)), score
+    return found
+
+
 def describe(signal: str, score: float) -> str:
     """How a member's reason is stored and shown: "similar title (93/100)", "shared words
     (0.62)", "same link"."""
     if signal == "similar title":
         return f"similar title ({score:.0f}/100)"
-    if signal in ("shared words", "shared names"):
+    if signal in ("shared words", "shared names", "story words"):
         return f"{signal} ({score:.2f})"
     return signal
