@@ -36,17 +36,20 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import math
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from weightwatch.matching import story
 from weightwatch.storage.store import Storage
 from weightwatch.types import NewHit, SourceUpdate
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 HEADLINES = ROOT.parent / "shared" / "corpus" / "headlines"
 GOOGLE_TSV = HEADLINES / "google-news-top-stories" / "google_news_story_groups_2022-07-28.tsv"
@@ -55,6 +58,9 @@ PAIRS_TSV = ROOT / "tests" / "data" / "story_pairs.tsv"
 LEDES_TSV = ROOT / "tests" / "data" / "story_pairs_ledes.tsv"
 HARD_TSV = ROOT / "tests" / "data" / "story_hard_pairs.tsv"
 SUMMARY: list[str] = []  # one table row per measured set, printed at the end
+BACKGROUND = story.weight
+LOCAL_DF = "off"
+APART: list[float] = []  # scores of the different-event pairs kept apart (the hint's cost)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,16 @@ def load_uci(limit: int | None) -> list[Headline]:
     return out[:limit] if limit else out
 
 
+def decide(
+    hit: story.Features, given: list[tuple[T, int, story.Features]]
+) -> tuple[T, str, float] | None:
+    """``story.best_story``; ``story.best_match`` when measuring the code before issue 12
+    (``PYTHONPATH=<older checkout>/src``), which has no story-level comparison."""
+    if hasattr(story, "best_story"):
+        return story.best_story(hit, given)
+    return story.best_match(hit, [(ident, f) for ident, _, f in given])
+
+
 def replay(items: Sequence[Headline]) -> tuple[list[int], list[str], list[int]]:
     """Each hit's story (index of its first hit), the reason it joined ("" if first) and
     the hit it matched (itself if first)."""
@@ -112,9 +128,8 @@ def replay(items: Sequence[Headline]) -> tuple[list[int], list[str], list[int]]:
             per_word=tune.per_word,
             limit=tune.max_candidates,
         )
-        best = story.best_story(
-            feats, [((row[1], row[0]), row[1], story.Features.from_json(row[2])) for row in rows]
-        )
+        given = [((row[1], row[0]), row[1], story.Features.from_json(row[2])) for row in rows]
+        best = decide(feats, given)
         hit = NewHit(
             rule="r",
             source=h.source,
@@ -233,7 +248,7 @@ def decide_pairs(
         a = story.features(title_a, text_a)
         b = story.features(title_b, text_b)
         ok, signal, score = story.same_story(a, b)
-        if not ok and story.best_story(a, [(0, 0, b)]) is not None:
+        if not ok and decide(a, [(0, 0, b)]) is not None:
             ok, signal = True, "story words"  # a one-member story's combined evidence
         if ok and same:
             tp += 1
@@ -247,6 +262,7 @@ def decide_pairs(
             wrong.append(f"  missed ({signal} {score}): {title_a!r} / {title_b!r}")
         else:
             tn += 1
+            APART.append(score if signal != "similar title" else 0.0)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     print(f"\n## {name}\n")
@@ -263,6 +279,8 @@ def decide_pairs(
 
 def labelled_pairs(path: Path, n: int) -> list[float]:
     rows = read_tsv(path)
+    if LOCAL_DF != "off":
+        use_local_df([f"{r[1]} {r[9]}" for r in rows] + [f"{r[2]} {r[10]}" for r in rows], LOCAL_DF)
     pairs = [(r[0] == "same", r[1], r[9], r[2], r[10], r[11]) for r in rows]
     return decide_pairs(f"labelled pairs ({path.relative_to(ROOT)})", pairs, n)
 
@@ -281,8 +299,32 @@ def near_misses(scores: Sequence[float]) -> None:
     counts = [sum(lo <= s < hi for s in scores) for lo, hi in itertools.pairwise(cuts)]
     print("\n## same-story pairs that do not join, by shared-words score\n")
     print(" | ".join(f"[{lo:.1f}, {min(hi, 1.0):.1f})" for lo, hi in itertools.pairwise(cuts)))
-    print(" | ".join(str(c) for c in counts))
+    print(" | ".join(str(c) for c in counts) + "  (same story, not joined)")
+    apart = [sum(lo <= s < hi for s in APART) for lo, hi in itertools.pairwise(cuts)]
+    print(" | ".join(str(c) for c in apart) + "  (different events, kept apart)")
     print("scores: " + ", ".join(f"{s:.2f}" for s in sorted(scores)))
+
+
+def use_local_df(texts: Sequence[str], how: str) -> None:
+    """Measure a second, local source of rarity: each word's document frequency among
+    ``texts`` (standing for the items stored in the last ``retention`` days), combined with
+    the background weight (``min``: a word common here is common; ``mean``: the average).
+    Patches ``story.weight`` for this process only; the daemon does not do this."""
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(story.stems(text))
+    n = len(texts)
+    background = BACKGROUND
+
+    def local(stem: str) -> float:
+        base = background(stem)
+        if any(ch.isdigit() for ch in stem) or n < 2:
+            return base
+        rare = math.log((n + 1) / (df[stem] + 1)) / math.log(n + 1)
+        value = min(base, rare) if how == "min" else (base + rare) / 2
+        return value if value >= story.TUNING.min_weight else 0.0
+
+    story.weight = local  # type: ignore[assignment]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -290,6 +332,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--uci-limit", type=int, default=None, help="replay the first N only")
     parser.add_argument("--examples", type=int, default=10, help="errors to list per dataset")
     parser.add_argument("--order", choices=["rank", "file"], default="rank")
+    parser.add_argument(
+        "--local-df",
+        choices=["off", "min", "mean"],
+        default="off",
+        help="combine word weights with their document frequency in the measured set",
+    )
     args = parser.parse_args(argv)
     t = story.TUNING
     print(
@@ -297,6 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {t.min_shared_names}, weight {t.min_shared_weight}, title {t.title_threshold},"
         f" window {t.window / 86400:g} d"
     )
+    global LOCAL_DF
+    LOCAL_DF = args.local_df
+    if LOCAL_DF != "off":
+        print(f"word weights combined ({LOCAL_DF}) with each set's own document frequency")
     missed = labelled_pairs(PAIRS_TSV, args.examples)
     missed += labelled_pairs(LEDES_TSV, args.examples)
     hard_pairs(args.examples)
@@ -306,8 +358,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary()
         return 2
     items = load_google(args.order)
+    if LOCAL_DF != "off":
+        use_local_df([h.title for h in items], LOCAL_DF)
     report(f"google-news-top-stories ({args.order} order)", items, *replay(items), args.examples)
     items = load_uci(args.uci_limit)
+    if LOCAL_DF != "off":
+        use_local_df([h.title for h in items], LOCAL_DF)
     report("uci-news-aggregator (timestamp order)", items, *replay(items), args.examples)
     summary()
     return 0

@@ -17,8 +17,9 @@ Then, in a fresh process (so memory is that of a daemon, not of the build), it t
 a new hit: ``story.features``, the same-link lookup, the candidate lookup in the story
 index (``Storage.story_context``) and ``story.best_story`` (``story.best_match`` when run
 with ``PYTHONPATH`` pointing at the source of a release before issue 12, to compare).
-It prints the median, p90, p99 and max per decision, and the process's peak RSS, to show that memory does not grow
-with history (SQLite's page cache is bounded, and nothing is loaded per window).
+It prints the median, p90, p99 and max per decision, and the process's peak RSS, to show
+that memory does not grow with history (SQLite's page cache is bounded, and nothing is
+loaded per window).
 """
 
 from __future__ import annotations
