@@ -22,9 +22,20 @@ it shares enough *distinctive* words with one of the story's hits:
      approve ...");
    * role swap: the same two names in opposite order around the same verb
      ("Anthropic sues OpenAI" / "OpenAI sues Anthropic");
-   * reversal: a close title that adds "not", "delays", "denies", ... (dedup's list).
+   * reversal: a close title that adds "not", "delays", "denies", ... (dedup's list), or
+     any title about the same versioned name that does;
+   * word replaced: alike titles that differ by one word which is no paraphrase of the
+     other ("Tesla recalls Model Y / Model S", "Meta / Cohere to release ...").
 
-3. ``best_match(hit, candidates)`` picks the story to join among earlier hits.
+   When the titles fall short, ``"shared names"``: rare names both hits carry beyond the
+   shared title words, in title or lede (issue 12). Verbs and qualifiers that mean one
+   event ("launches" / "releases", "open-weight" / "open") are read through the reviewed
+   table of ``matching.paraphrase``; years, counts and ordinals are never versions.
+
+3. ``best_match(hit, candidates)`` picks the story to join among earlier hits;
+   ``best_story(hit, candidates)`` also compares the hit with each story's combined
+   evidence (the bounded union of its candidates' words, signal ``"story words"``), the
+   guards still applying against every member.
 
 Every tuned number is in ``TUNING`` below, with the measured cases that fixed it; the
 measurement is ``bench/dedup_quality.py`` and docs/dedup.md. No I/O here except reading the
