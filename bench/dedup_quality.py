@@ -36,22 +36,31 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import math
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from weightwatch.matching import story
 from weightwatch.storage.store import Storage
 from weightwatch.types import NewHit, SourceUpdate
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 HEADLINES = ROOT.parent / "shared" / "corpus" / "headlines"
 GOOGLE_TSV = HEADLINES / "google-news-top-stories" / "google_news_story_groups_2022-07-28.tsv"
 UCI_CSV = HEADLINES / "uci-news-aggregator" / "uci_news_aggregator_first_6366.csv"
 PAIRS_TSV = ROOT / "tests" / "data" / "story_pairs.tsv"
+LEDES_TSV = ROOT / "tests" / "data" / "story_pairs_ledes.tsv"
+HARD_TSV = ROOT / "tests" / "data" / "story_hard_pairs.tsv"
+SUMMARY: list[str] = []  # one table row per measured set, printed at the end
+BACKGROUND = story.weight
+LOCAL_DF = "off"
+APART: list[float] = []  # scores of the different-event pairs kept apart (the hint's cost)
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,16 @@ def load_uci(limit: int | None) -> list[Headline]:
     return out[:limit] if limit else out
 
 
+def decide(
+    hit: story.Features, given: list[tuple[T, int, story.Features]]
+) -> tuple[T, str, float] | None:
+    """``story.best_story``; ``story.best_match`` when measuring the code before issue 12
+    (``PYTHONPATH=<older checkout>/src``), which has no story-level comparison."""
+    if hasattr(story, "best_story"):
+        return story.best_story(hit, given)
+    return story.best_match(hit, [(ident, f) for ident, _, f in given])
+
+
 def replay(items: Sequence[Headline]) -> tuple[list[int], list[str], list[int]]:
     """Each hit's story (index of its first hit), the reason it joined ("" if first) and
     the hit it matched (itself if first)."""
@@ -109,9 +128,8 @@ def replay(items: Sequence[Headline]) -> tuple[list[int], list[str], list[int]]:
             per_word=tune.per_word,
             limit=tune.max_candidates,
         )
-        best = story.best_match(
-            feats, [((row[1], row[0]), story.Features.from_json(row[2])) for row in rows]
-        )
+        given = [((row[1], row[0]), row[1], story.Features.from_json(row[2])) for row in rows]
+        best = decide(feats, given)
         hit = NewHit(
             rule="r",
             source=h.source,
@@ -178,6 +196,10 @@ def report(
         f" pairwise precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}"
         f" ({tp} of {positives} same-story pairs, {fp} wrong)"
     )
+    SUMMARY.append(
+        f"| {name} | {precision:.3f} | {recall:.3f} | {alerts / len(stories):.2f}"
+        f" | {len(false)} ({len(edges)} direct) | |"
+    )
     by_signal = Counter(r.split(" (")[0] for r in reasons if r)
     print("joined by: " + ", ".join(f"{k} {v}" for k, v in by_signal.most_common()))
     if false and n:
@@ -204,40 +226,105 @@ def _by_label(items: Sequence[Headline]) -> dict[str, list[int]]:
     return out
 
 
-def labelled_pairs(n: int) -> float:
-    lines = [
+def read_tsv(path: Path) -> list[list[str]]:
+    """The rows of a tab-separated pairs file, without comments and header."""
+    return [
         line.rstrip("\n").split("\t")
-        for line in PAIRS_TSV.read_text(encoding="utf-8").splitlines()
+        for line in path.read_text(encoding="utf-8").splitlines()
         if line and not line.startswith("#")
     ][1:]
+
+
+def decide_pairs(
+    name: str, pairs: Sequence[tuple[bool, str, str, str, str, str]], n: int
+) -> list[float]:
+    """Decide each (same?, title a, text a, title b, text b, note) pair with
+    ``story.same_story``; print precision and recall. Returns the scores of the same-story
+    pairs that did not join (for the related-story hint)."""
     tp = fp = fn = tn = 0
     wrong: list[str] = []
-    for row in lines:
-        same = row[0] == "same"
-        a = story.features(row[1], row[9])
-        b = story.features(row[2], row[10])
+    missed: list[float] = []
+    for same, title_a, text_a, title_b, text_b, note in pairs:
+        a = story.features(title_a, text_a)
+        b = story.features(title_b, text_b)
         ok, signal, score = story.same_story(a, b)
+        if not ok and decide(a, [(0, 0, b)]) is not None:
+            ok, signal = True, "story words"  # a one-member story's combined evidence
         if ok and same:
             tp += 1
         elif ok:
             fp += 1
-            wrong.append(f"  FALSE MERGE {signal} {score}: {row[1]!r} / {row[2]!r} ({row[11]})")
+            wrong.append(f"  FALSE MERGE {signal} {score}: {title_a!r} / {title_b!r} ({note})")
         elif same:
             fn += 1
-            wrong.append(f"  missed ({signal} {score}): {row[1]!r} / {row[2]!r}")
+            shown = score if signal != "similar title" else 0.0
+            missed.append(shown)
+            wrong.append(f"  missed ({signal} {score}): {title_a!r} / {title_b!r}")
         else:
             tn += 1
+            APART.append(score if signal != "similar title" else 0.0)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    print(f"\n## hand-labelled pairs ({PAIRS_TSV.relative_to(ROOT)})\n")
-    print(f"{len(lines)} pairs: {tp + fn} same, {fp + tn} different")
+    print(f"\n## {name}\n")
+    print(f"{len(pairs)} pairs: {tp + fn} same, {fp + tn} different")
     print(
         f"precision {precision:.3f} ({tp} of {tp + fp} merges right), recall {recall:.3f};"
         f" false merges {fp}, missed {fn}"
     )
+    SUMMARY.append(f"| {name} | {precision:.3f} | {recall:.3f} | | {fp} | {fn} |")
     if n:
         print("\n".join(sorted(wrong, reverse=True)))
-    return precision
+    return missed
+
+
+def labelled_pairs(path: Path, n: int) -> list[float]:
+    rows = read_tsv(path)
+    if LOCAL_DF != "off":
+        use_local_df([f"{r[1]} {r[9]}" for r in rows] + [f"{r[2]} {r[10]}" for r in rows], LOCAL_DF)
+    pairs = [(r[0] == "same", r[1], r[9], r[2], r[10], r[11]) for r in rows]
+    return decide_pairs(f"labelled pairs ({path.relative_to(ROOT)})", pairs, n)
+
+
+def hard_pairs(n: int) -> list[float]:
+    rows = read_tsv(HARD_TSV)
+    pairs = [(r[0] == "same", r[1], r[2], r[3], r[4], r[5]) for r in rows]
+    return decide_pairs(f"hard pairs ({HARD_TSV.relative_to(ROOT)})", pairs, n)
+
+
+def near_misses(scores: Sequence[float]) -> None:
+    """How close the same-story pairs that did not join came (shared-words score)."""
+    if not scores:
+        return
+    cuts = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.01]
+    counts = [sum(lo <= s < hi for s in scores) for lo, hi in itertools.pairwise(cuts)]
+    print("\n## same-story pairs that do not join, by shared-words score\n")
+    print(" | ".join(f"[{lo:.1f}, {min(hi, 1.0):.1f})" for lo, hi in itertools.pairwise(cuts)))
+    print(" | ".join(str(c) for c in counts) + "  (same story, not joined)")
+    apart = [sum(lo <= s < hi for s in APART) for lo, hi in itertools.pairwise(cuts)]
+    print(" | ".join(str(c) for c in apart) + "  (different events, kept apart)")
+    print("scores: " + ", ".join(f"{s:.2f}" for s in sorted(scores)))
+
+
+def use_local_df(texts: Sequence[str], how: str) -> None:
+    """Measure a second, local source of rarity: each word's document frequency among
+    ``texts`` (standing for the items stored in the last ``retention`` days), combined with
+    the background weight (``min``: a word common here is common; ``mean``: the average).
+    Patches ``story.weight`` for this process only; the daemon does not do this."""
+    df: Counter[str] = Counter()
+    for text in texts:
+        df.update(story.stems(text))
+    n = len(texts)
+    background = BACKGROUND
+
+    def local(stem: str) -> float:
+        base = background(stem)
+        if any(ch.isdigit() for ch in stem) or n < 2:
+            return base
+        rare = math.log((n + 1) / (df[stem] + 1)) / math.log(n + 1)
+        value = min(base, rare) if how == "min" else (base + rare) / 2
+        return value if value >= story.TUNING.min_weight else 0.0
+
+    story.weight = local  # type: ignore[assignment]
 
 
 def related_scores() -> None:
@@ -318,6 +405,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=10, help="errors to list per dataset")
     parser.add_argument("--order", choices=["rank", "file"], default="rank")
     parser.add_argument(
+        "--local-df",
+        choices=["off", "min", "mean"],
+        default="off",
+        help="combine word weights with their document frequency in the measured set",
+    )
+    parser.add_argument(
         "--related", action="store_true", help="only the related-story hint's measurement"
     )
     args = parser.parse_args(argv)
@@ -333,15 +426,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {t.min_shared_names}, weight {t.min_shared_weight}, title {t.title_threshold},"
         f" window {t.window / 86400:g} d"
     )
-    labelled_pairs(args.examples)
+    global LOCAL_DF
+    LOCAL_DF = args.local_df
+    if LOCAL_DF != "off":
+        print(f"word weights combined ({LOCAL_DF}) with each set's own document frequency")
+    missed = labelled_pairs(PAIRS_TSV, args.examples)
+    missed += labelled_pairs(LEDES_TSV, args.examples)
+    hard_pairs(args.examples)
+    near_misses(missed)
     if not GOOGLE_TSV.is_file() or not UCI_CSV.is_file():
         print(f"\ncorpus not found under {HEADLINES}; only the labelled pairs were measured.")
+        summary()
         return 2
     items = load_google(args.order)
+    if LOCAL_DF != "off":
+        use_local_df([h.title for h in items], LOCAL_DF)
     report(f"google-news-top-stories ({args.order} order)", items, *replay(items), args.examples)
     items = load_uci(args.uci_limit)
+    if LOCAL_DF != "off":
+        use_local_df([h.title for h in items], LOCAL_DF)
     report("uci-news-aggregator (timestamp order)", items, *replay(items), args.examples)
+    summary()
     return 0
+
+
+def summary() -> None:
+    print("\n## summary\n")
+    print("| set | precision | recall | alerts per story | false merges | missed |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print("\n".join(SUMMARY))
 
 
 if __name__ == "__main__":

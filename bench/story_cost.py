@@ -15,9 +15,11 @@ realistic mix of common and rare words.
 Then, in a fresh process (so memory is that of a daemon, not of the build), it times
 ``--queries`` decisions at the end of the history: what ``matching.hits.decide`` does for
 a new hit: ``story.features``, the same-link lookup, the candidate lookup in the story
-index (``Storage.story_candidates``) and ``story.best_match``. It prints the median, p90,
-p99 and max per decision, and the process's peak RSS, to show that memory does not grow
-with history (SQLite's page cache is bounded, and nothing is loaded per window).
+index (``Storage.story_context``) and ``story.best_story`` (``story.best_match`` when run
+with ``PYTHONPATH`` pointing at the source of a release before issue 12, to compare).
+It prints the median, p90, p99 and max per decision, and the process's peak RSS, to show
+that memory does not grow with history (SQLite's page cache is bounded, and nothing is
+loaded per window).
 """
 
 from __future__ import annotations
@@ -203,7 +205,11 @@ def measure(path: Path, size: int, per_day: int, queries: int, seed: int) -> dic
             for h in context.candidates(RULE, words, tune.max_candidates)
             if h in context.hits
         ]
-        best = story.best_match(f, [(r[1], story.Features.from_json(r[2])) for r in rows])
+        given = [(r[1], r[1], story.Features.from_json(r[2])) for r in rows]
+        if hasattr(story, "best_story"):  # issue 12: a member, or the story's evidence
+            best = story.best_story(f, given)
+        else:  # the code before issue 12 (PYTHONPATH=<older checkout>/src): members only
+            best = story.best_match(f, [(g[0], g[2]) for g in given])
         times.append((time.perf_counter() - t) * 1000)
         joined += best is not None
         candidates += len(rows)

@@ -91,13 +91,15 @@ def test_each_new_hit_is_compared_with_a_bounded_number_of_batch_mates(
 
 
 def roots_by_full_comparison(items: Sequence[Item]) -> list[int | None]:
-    """The old decision: every earlier hit of the batch compared, in batch order."""
+    """The old decision: every earlier hit of the batch compared (each with its story),
+    in batch order."""
     feats: list[story.Features] = []
     root: list[int] = []
     out: list[int | None] = []
     for n, entry in enumerate(hits.match(items, [RULE]).items):
         f = entry.hits[0].features
-        best = story.best_match(f, list(enumerate(feats)), DEFAULT_TITLE_SIMILARITY)
+        given = [(i, root[i], g) for i, g in enumerate(feats)]
+        best = story.best_story(f, given, DEFAULT_TITLE_SIMILARITY)
         out.append(None if best is None else root[best[0]])
         root.append(n if best is None else root[best[0]])
         feats.append(f)
@@ -109,3 +111,45 @@ def test_a_batch_of_real_headlines_makes_the_same_stories_as_comparing_every_pai
     made = decide(items)
     assert [h.duplicate_of_batch for h in made] == roots_by_full_comparison(items)
     assert sum(h.duplicate_of_batch is not None for h in made) > 20  # joins happen
+
+
+RELEASE = [
+    (
+        "OpenAI launches two 'open' AI reasoning models",
+        "OpenAI on Tuesday released two open-weight reasoning models, gpt-oss-120b and"
+        " gpt-oss-20b, which anyone can download for free from Hugging Face.",
+    ),
+    (
+        "OpenAI releases its first open-weight models since GPT-2",
+        "OpenAI is releasing gpt-oss-120b and gpt-oss-20b, two open-weight language models"
+        " under the Apache 2.0 license; the smaller one can run on a laptop.",
+    ),
+    (
+        "OpenAI releases free open-weight models, its first since 2019",
+        "OpenAI released gpt-oss-120b and gpt-oss-20b on Tuesday, its first open-weight"
+        " release since GPT-2 in 2019, to compete with DeepSeek.",
+    ),
+]
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)])
+def test_one_release_from_three_outlets_is_one_story_whichever_comes_first(
+    order: tuple[int, int, int],
+) -> None:
+    """Issue 12: under a narrow rule a news headline anchors the story; the ledes' model
+    names, the paraphrased verbs and a year that is no version still join the others."""
+    rule = Rule("narrow", parse("models"), "models", ())
+    items = [Item(f"s{n}", f"i{n}", "", RELEASE[n][0], RELEASE[n][1], T0) for n in order]
+    made = hits.decide(
+        hits.match(items, [rule]),
+        StoryContext(),
+        source="s",
+        channels={},
+        templates=templates.cached,
+        url_salt=b"a fixed salt of 32 bytes, tests!",
+        dedup_window=WINDOW,
+        title_similarity=DEFAULT_TITLE_SIMILARITY,
+    )
+    assert [h.duplicate_of_batch for h in made] == [None, 0, 0], [
+        (h.title, h.duplicate_reason) for h in made
+    ]

@@ -162,7 +162,7 @@ def test_without_a_dedup_window_there_is_no_hint() -> None:
 
 @pytest.mark.parametrize(
     ("floor", "expected"),
-    [(0.0, (1, 0.36)), (0.36, (1, 0.36)), (0.37, None)],
+    [(0.0, (1, 0.55)), (0.55, (1, 0.55)), (0.56, None)],  # the scorer of issue 12
     ids=["below", "at", "above"],
 )
 def test_closest_keeps_a_story_only_at_or_above_the_floor(

@@ -29,176 +29,38 @@ from weightwatch.types import NewHit, SourceUpdate
 DATA = Path(__file__).resolve().parents[1] / "data"
 PAIRS = DATA / "story_pairs.tsv"
 
-# (title a, text a, title b, text b, same story?): the kinds of pair the issue names.
-SAME = [
-    pytest.param(
-        "OpenAI releases gpt-oss-120b and gpt-oss-20b open-weight models",
-        "",
-        "OpenAI's gpt-oss-120b is now on Hugging Face",
-        "",
-        id="model-name-gpt-oss-120b",
-    ),
-    pytest.param(
-        "xAI open-sources Grok 2.5",
-        "",
-        "Musk's xAI publishes Grok 2.5 weights on Hugging Face",
-        "",
-        id="model-version-grok-2.5",
-    ),
-    pytest.param(
-        "DeepSeek V3.1 released with hybrid inference",
-        "",
-        "DeepSeek unveils V3.1 model, says it is ready for Chinese chips",
-        "",
-        id="model-version-v3.1",
-    ),
-    pytest.param(
-        "UPDATE 1-Meta releases Llama 4 weights - Reuters",
-        "",
-        "Meta releases Llama 4 weights",
-        "",
-        id="near-identical-title",
-    ),
-    pytest.param(
-        "Manchin, Schumer agree to vastly pared back version of Build Back Better",
-        "",
-        "Lawmakers react after Manchin, Schumer agree to reconciliation deal: 'Build Back Broke'",
-        "",
-        id="proper-nouns",
-    ),
-    pytest.param(
-        "Yankees Acquire Andrew Benintendi From Royals",
-        "",
-        "Yankees trade for Royals outfielder Andrew Benintendi",
-        "",
-        id="proper-nouns-title-case",
-    ),
-    pytest.param(
-        "Strike on market in Sudan kills at least 28 people, rights group says",
-        "",
-        "Drone attack on Sudan market kills 28",
-        "",
-        id="number-and-place",
-    ),
-    pytest.param(
-        "Mistral ships a new open model",
-        "Mistral AI released Magistral Small 1.2 with open weights under Apache 2.0.",
-        "Magistral Small 1.2 weights are out",
-        "The French lab Mistral AI published the checkpoint on Hugging Face.",
-        id="words-from-the-text",
-    ),
-]
+HARD = DATA / "story_hard_pairs.tsv"
+LEDES = DATA / "story_pairs_ledes.tsv"
 
-DIFFERENT = [
-    pytest.param(
-        "Meta to release Qwen 4 weights next week",
-        "",
-        "Cohere to release Qwen 4 weights next week",
-        "",
-        id="company-swap-with-a-common-word",
-    ),
-    pytest.param(
-        "Meta releases Llama 3 weights", "", "Meta releases Llama 4 weights", "", id="llama-3-4"
-    ),
-    pytest.param(
-        "Meta releases Llama 3.3 weights",
-        "",
-        "Meta releases Llama 3 weights",
-        "",
-        id="dotted-version",
-    ),
-    pytest.param(
-        "Google releases Gemma 2 27B", "", "Google releases Gemma 2 9B", "", id="model-size"
-    ),
-    pytest.param(
-        "OpenAI releases gpt-oss-120b open-weight model",
-        "",
-        "OpenAI releases gpt-oss-20b for laptops",
-        "",
-        id="gpt-oss-120b-20b",
-    ),
-    pytest.param(
-        "xAI open-sources Grok 2.5 weights",
-        "",
-        "xAI releases Grok 3 weights on Hugging Face",
-        "",
-        id="grok-2.5-3",
-    ),
-    pytest.param(
-        "Apple releases iOS 17.1.1 update", "", "Apple releases iOS 17.1 update", "", id="ios"
-    ),
-    pytest.param(
-        "Nvidia shares jump after earnings beat",
-        "",
-        "AMD shares jump after earnings beat",
-        "",
-        id="nvidia-amd",
-    ),
-    pytest.param(
-        "Nvidia shares jump after TSMC earnings beat",
-        "",
-        "AMD shares jump after TSMC earnings beat",
-        "",
-        id="nvidia-amd-shared-name",
-    ),
-    pytest.param(
-        "EU regulators approve Microsoft's Activision deal",
-        "",
-        "UK regulators approve Microsoft's Activision deal",
-        "",
-        id="eu-uk",
-    ),
-    pytest.param(
-        "Anthropic sues OpenAI over model training data",
-        "",
-        "OpenAI sues Anthropic over model training data",
-        "",
-        id="role-swap",
-    ),
-    pytest.param(
-        "OpenAI releases its first open-weight model since GPT-2",
-        "",
-        "OpenAI delays its first open-weight model since GPT-2",
-        "",
-        id="reversal",
-    ),
-    pytest.param(
-        "Yankees Acquire Andrew Benintendi From Royals",
-        "",
-        "Mets sweep Yankees with walk-off win after Max Scherzer dominates",
-        "",
-        id="one-shared-name-is-a-topic",
-    ),
-    pytest.param(
-        "Russia-Ukraine News: Live Updates",
-        "",
-        "Ukraine takes out key bridge 'destroying' Russian plans for south 'advancement'",
-        "",
-        id="two-common-names-are-a-topic",
-    ),
-    pytest.param(
-        "Thousands in Kosovo march on anniversary of independence declaration",
-        "Kosovo has marked the 18th anniversary of its declaration of independence from Serbia.",
-        "Thousands in Kosovo rally against war crimes trial of ex-KLA commanders",
-        "Special court in The Hague hears closing arguments in the trial of former KLA leaders.",
-        id="same-place-different-event",
-    ),
+
+def tsv_rows(path: Path) -> list[list[str]]:
+    return [
+        line.split("\t")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ][1:]
+
+
+def joined(a: story.Features, b: story.Features) -> bool:
+    """The decision for a pair: a member match, or b as a one-member story."""
+    return story.same_story(a, b)[0] or story.best_story(a, [(0, 0, b)]) is not None
+
+
+# The hard pairs (tests/data/story_hard_pairs.tsv): version conflicts, name and role swaps,
+# reversals, one shared name; and joins that need names from the text.
+HARD_PAIRS = [
+    pytest.param(r[0] == "same", r[1], r[2], r[3], r[4], id=f"{r[0]}-{r[5]}")
+    for r in tsv_rows(HARD)
 ]
 
 
-@pytest.mark.parametrize(("title_a", "text_a", "title_b", "text_b"), SAME)
-def test_same_story(title_a: str, text_a: str, title_b: str, text_b: str) -> None:
+@pytest.mark.parametrize(("same", "title_a", "text_a", "title_b", "text_b"), HARD_PAIRS)
+def test_hard_pairs_are_decided_as_labelled(
+    same: bool, title_a: str, text_a: str, title_b: str, text_b: str
+) -> None:
     a, b = story.features(title_a, text_a), story.features(title_b, text_b)
-    ok, signal, score = story.same_story(a, b)
-    assert ok, (signal, score)
-    assert story.same_story(b, a)[0]  # symmetric
-
-
-@pytest.mark.parametrize(("title_a", "text_a", "title_b", "text_b"), DIFFERENT)
-def test_different_story(title_a: str, text_a: str, title_b: str, text_b: str) -> None:
-    a, b = story.features(title_a, text_a), story.features(title_b, text_b)
-    assert not story.same_story(a, b)[0]
-    assert not story.same_story(b, a)[0]
+    assert joined(a, b) is same, story.same_story(a, b)
+    assert joined(b, a) is same, story.same_story(b, a)  # symmetric
 
 
 def test_guards_name_the_reason() -> None:
@@ -277,7 +139,7 @@ def test_hand_labelled_pairs_precision() -> None:
     clustering"). Precision is the target (a false merge is a missed alert)."""
     tp = fp = fn = 0
     for r in read_pairs():
-        ok = story.same_story(story.features(r[1], r[9]), story.features(r[2], r[10]))[0]
+        ok = joined(story.features(r[1], r[9]), story.features(r[2], r[10]))
         same = r[0] == "same"
         tp += ok and same
         fp += ok and not same
@@ -285,12 +147,125 @@ def test_hand_labelled_pairs_precision() -> None:
     precision = tp / (tp + fp)
     recall = tp / (tp + fn)
     assert precision >= 0.95, (precision, fp)
-    assert recall >= 0.70, recall  # measured 0.77; a drop means lost merges
+    assert recall >= 0.80, recall  # measured 0.811 (issue 12); a drop means lost merges
+
+
+def test_labelled_pairs_with_ledes_are_a_sound_set() -> None:
+    rows = tsv_rows(LEDES)
+    assert len(rows) >= 60
+    assert sum(r[0] == "same" for r in rows) >= 30
+    assert sum(r[0] == "different" for r in rows) >= 30
+    old = {frozenset((r[1], r[2])) for r in read_pairs()}
+    for r in rows:
+        assert len(r) == 12 and r[11].strip()
+        assert r[9].strip() and r[10].strip(), "every item carries its lede"
+        assert frozenset((r[1], r[2])) not in old, "new pairs only"
+        assert r[3].startswith(("fastfeedparser__", "written:")), r[3]
+
+
+def test_labelled_pairs_with_ledes_regression() -> None:
+    """The pairs with ledes of issue 12 (docs/dedup.md, "Evidence from the lede"). A
+    harder set than the first: its different-event pairs share actors and places; the
+    numbers are what the scorer reaches, kept from falling."""
+    tp = fp = fn = 0
+    for r in tsv_rows(LEDES):
+        ok = joined(story.features(r[1], r[9]), story.features(r[2], r[10]))
+        same = r[0] == "same"
+        tp += ok and same
+        fp += ok and not same
+        fn += same and not ok
+    assert tp / (tp + fn) >= 0.85, (tp, fn)  # measured 0.894
+    assert fp <= 14, fp  # measured 14 (baseline 15 before issue 12)
 
 
 def test_tuning_window_is_the_default_dedup_window() -> None:
     assert story.TUNING.window == 3 * 24 * 3600
     assert story.TUNING.window == config_mod.DEFAULT_DEDUP_WINDOW
+
+
+# --- issue 12: ledes, versions that are not, the story's combined evidence -------------
+
+VERSIONS = [
+    pytest.param("Meta releases Llama 4 weights", {("llama", "4")}, id="name-and-number"),
+    pytest.param("DeepSeek V3.1 is out", {("v", "3.1")}, id="glued"),
+    pytest.param("Mistral Small 3.1 Arrives", {("small", "3.1")}, id="dotted-after-a-common-word"),
+    pytest.param("Google Releases Gemma 3n", {("gemma", "3n")}, id="letter-suffix"),
+    pytest.param("OpenAI releases gpt-oss-120b", {("#b", "120")}, id="size"),
+    pytest.param("OpenAI's First Open Model Since 2019", set(), id="year"),
+    pytest.param("Drone Attack On Market Kills 28", set(), id="count-after-a-common-word"),
+    pytest.param("Kosovo Marks 18th Anniversary", set(), id="ordinal"),
+    pytest.param("Storm Kills 120 In Philippines", set(), id="three-digit-count"),
+]
+
+
+@pytest.mark.parametrize(("title", "versions"), VERSIONS)
+def test_versions_are_names_with_numbers_not_years_or_counts(
+    title: str, versions: set[tuple[str, str]]
+) -> None:
+    assert set(story.features(title).versions) == versions
+
+
+def test_a_year_does_not_block_a_join_with_a_version() -> None:
+    a = story.features("OpenAI Releases Free Open Models, Its First Since 2019")
+    b = story.features("OpenAI Releases Its First Open Models Since GPT-2")
+    assert story.guard(a, b) is None
+
+
+def test_the_title_version_is_the_subject_the_lede_may_compare() -> None:
+    # "V3.2, built on V3.1" is about V3.2: a V3.1 story stays apart ...
+    v32 = story.features("DeepSeek releases V3.2", "An experimental model built on V3.1.")
+    v31 = story.features("DeepSeek releases V3.1 with hybrid thinking")
+    assert story.guard(v32, v31) == "versions differ"
+    # ... while a title naming Grok 2.5 and Grok 3 (the plan) shares Grok 2.5's story.
+    both = story.features("Musk says xAI released Grok 2.5 weights, with Grok 3 to follow")
+    assert story.guard(both, story.features("xAI open-sources Grok 2.5")) is None
+
+
+def test_rare_names_shared_only_in_the_ledes_join() -> None:
+    a = story.features(
+        "Introducing gpt-oss",
+        "We're releasing gpt-oss-120b and gpt-oss-20b, two open-weight language models.",
+    )
+    b = story.features(
+        "OpenAI launches two 'open' AI reasoning models",
+        "OpenAI released two open-weight reasoning models, gpt-oss-120b and gpt-oss-20b.",
+    )
+    ok, signal, score = story.same_story(a, b)
+    assert ok and signal == "shared names", (signal, score)
+    assert story.describe(signal, score).startswith("shared names (")
+    # the same titles without the ledes are no match
+    assert not story.same_story(story.features(a.key), story.features(b.key))[0]
+
+
+def test_a_hit_joins_the_story_whose_members_together_cover_it() -> None:
+    hit = story.features("Sesame Place lawsuit: family sues over racist interaction")
+    members = [
+        story.features("Maryland dad sues Sesame Place over characters' snub"),
+        story.features("Family files $25 million lawsuit alleging racist interaction"),
+    ]
+    assert all(not story.same_story(hit, m)[0] for m in members)  # no single member
+    found = story.best_story(hit, [(1, "s1", members[0]), (2, "s1", members[1])])
+    assert found is not None and found[:2] == (1, "story words")
+
+
+def test_a_story_member_with_another_version_keeps_a_hit_out() -> None:
+    hit = story.features("Meta releases Llama 4 Scout weights for developers")
+    members = [
+        story.features("Meta releases Llama weights for developers"),
+        story.features("Meta releases Llama 3 Scout weights for developers"),
+    ]
+    given = [(1, "s1", members[0]), (2, "s1", members[1])]
+    assert story.guard(hit, members[1]) == "versions differ"
+    found = story.best_story(hit, given)
+    assert found is None or (found[0] == 1 and found[1] != "story words")
+
+
+def test_features_stored_before_issue_12_still_load() -> None:
+    f = story.features("Meta releases Llama 4 weights")
+    old = json.loads(f.to_json())
+    del old["s"]
+    loaded = story.Features.from_json(json.dumps(old))
+    assert loaded.versions == f.versions and loaded.subject == ()
 
 
 # --- storage ---------------------------------------------------------------------------

@@ -7,9 +7,10 @@ Two steps, so storage is read once and only for what the batch needs:
 1. ``match(fresh, rules)``: each new item against each rule that applies to the source,
    with the story features of each hit. ``Matches.lookup(...)`` says what to read.
 2. ``decide(matches, context, ...)``: per rule, a hit joins the story of an earlier hit
-   with the same canonical link (at any age), else the best ``story.best_match`` among the
-   stored candidates inside ``dedup_window`` and this batch's earlier hits, else starts a
-   story. The batch's earlier hits are found the way stored ones are (``BatchIndex``:
+   with the same canonical link (at any age), else the best ``story.best_story`` among the
+   stored candidates inside ``dedup_window`` and this batch's earlier hits (a member, or
+   the combined evidence of one story's candidates), else starts a story. The batch's
+   earlier hits are found the way stored ones are (``BatchIndex``:
    per rule and word the newest ``per_word``, at most ``max_candidates`` per new hit), so
    a poll of thousands of new hits costs linear time, not quadratic. A story's first hit
    alerts, one message per channel URL naming every rule that sends the item there
@@ -300,7 +301,7 @@ def _find_story(
     """The story a new hit of ``rule`` joins; else the story it comes close to (a new story
     with a hint: ``_near``), or None for a new story.
 
-    Same canonical link first (at any age), then ``story.best_match`` among the stored
+    Same canonical link first (at any age), then ``story.best_story`` among the stored
     candidates (``context``) and this batch's earlier hits of the rule that the batch
     index names (given in batch order, so ties go to the earliest as before).
     """
@@ -320,11 +321,14 @@ def _find_story(
     for h in ids:
         if h not in parsed:
             parsed[h] = story.Features.from_json(context.hits[h].features)
-    candidates: list[tuple[tuple[int, int], story.Features]] = [
-        ((0, n), parsed[h]) for n, h in enumerate(ids)
+    # Each candidate with its story (stored first hit, or first position in this batch),
+    # so that a hit matching no single member can still join the story's combined
+    # evidence (``story.best_story``).
+    candidates: list[tuple[tuple[int, int], tuple[str, int], story.Features]] = [
+        ((0, n), ("s", context.hits[h].first_id), parsed[h]) for n, h in enumerate(ids)
     ]
-    candidates += [((1, n), b.features) for n, b in enumerate(mates)]
-    best = story.best_match(feats, candidates, title_similarity)
+    candidates += [((1, n), _story_of(b), b.features) for n, b in enumerate(mates)]
+    best = story.best_story(feats, candidates, title_similarity)
     if best is None:
         stored = [(context.hits[h].first_id, parsed[h]) for h in ids]
         return _near(feats, stored, mates, context, heads, title_similarity)
@@ -334,6 +338,12 @@ def _find_story(
         first = context.hits[ids[n]].first_id
         return _Found(first, None, reason, context.sources.get(first, frozenset()))
     return _joined(context, mates[n], reason)
+
+
+def _story_of(mate: _Member) -> tuple[str, int]:
+    if mate.first_id is not None:
+        return ("s", mate.first_id)
+    return ("b", mate.first_pos if mate.first_pos is not None else -1)
 
 
 def _near(
