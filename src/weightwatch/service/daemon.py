@@ -63,7 +63,7 @@ DELIVERY_EVERY = 5.0  # seconds between delivery runs (retries follow their own 
 STOP_DELIVERY_BUDGET = 4.0  # seconds for the last delivery attempt when stopping
 DECIDE_ATTEMPTS = 3  # story decisions off the writer before one inside it (service.poll)
 STOP_WRITER_BUDGET = 3.0  # seconds for the writer to finish its transaction and close
-PRUNE_EVERY = 3600.0  # seconds between prunings of old item text (settings.retention)
+PRUNE_EVERY = 3600.0  # seconds between prunings (item text, old ids and stories: prune_job)
 STORAGE_LOG_EVERY = 600.0  # seconds between error lines about one kind of database failure
 
 
@@ -520,15 +520,33 @@ class Daemon:
                     log.exception("Delivering alerts failed.")
 
     def prune_job(self) -> None:
+        """Hourly: forget item text past ``settings.retention``, then what can no longer
+        matter (``storage.prune``: ids long gone from their feed, old closed stories, the
+        story index outside the dedup window)."""
         if self.stopping.is_set():
             return
-        cutoff = self.now() - timedelta(seconds=self.config.settings.retention)
+        settings = self.config.settings
+        now = self.now()
+        retention = timedelta(seconds=settings.retention)
+        window = timedelta(seconds=settings.dedup_window)
         try:
-            pruned = self.writer_call(lambda st: st.prune_text(cutoff))
+            pruned = self.writer_call(lambda st: st.prune_text(now - retention))
+            forgot = self.writer_call(
+                lambda st: st.prune(now, retention=retention, dedup_window=window)
+            )
         except StorageError:
             return
         if pruned:
             log.info("Forgot the text of %d items older than the retention period.", pruned)
+        if forgot.total:
+            log.info(
+                "Forgot %d item ids long gone from their feeds, %d old hits with %d alerts,"
+                " and %d story index rows outside the dedup window.",
+                forgot.items,
+                forgot.hits,
+                forgot.alerts,
+                forgot.story_words + forgot.story_features,
+            )
 
     # -- status --------------------------------------------------------------------
 

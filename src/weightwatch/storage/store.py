@@ -11,7 +11,8 @@ Tables (created by the named migrations; never edit one once released, add a new
   when it may be polled again (Retry-After) and is due next, whether its first poll has
   been recorded, its health and when it last had a new item.
 - ``items``    every item seen, per source: the "is this new?" memory (text kept for
-  ``settings.retention``, ids for good).
+  ``settings.retention``, ids while the feed serves them and ``storage.prune.MEMORY``
+  after; ``last_seen``: when last in a document of the feed).
 - ``hits``     an item that matched a rule; ``duplicate_of`` points at the first hit of its
   story (same canonical link, near-identical title or shared distinctive words).
 - ``alerts``   one row per message and channel URL (a hit's alert, a digest, a health
@@ -38,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,7 +47,7 @@ from typing import Any
 
 import sqlite_utils
 
-from weightwatch.storage import connect, stories
+from weightwatch.storage import connect, prune, stories
 from weightwatch.storage.guard import convert_errors, converted, storage_error
 from weightwatch.storage.migrations import migrations
 from weightwatch.storage.rows import alert_row as _alert_row
@@ -279,8 +280,13 @@ class Storage:
         state: SourceUpdate,
         notices: Iterable[NewAlert] = (),
         page_blocks: PageBlocks | None = None,
+        present: Sequence[str] | None = None,
     ) -> list[int]:
         """In one transaction: new items, hits with their pending alerts, the source's state.
+
+        ``present`` (a 200 of a feed): the ids of every item in the document; they are
+        marked seen now and the document becomes the source's latest (``storage.prune``
+        never forgets an id in it).
 
         ``page_blocks`` (a watched page's poll) refreshes its text fingerprints in the same
         transaction.
@@ -293,10 +299,12 @@ class Storage:
         hit_ids: list[int] = []
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT INTO items (source, item_id, link, title, text, published, first_seen)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [(source, i, link, t, x, iso(p), stamp) for i, link, t, x, p in items],
+                "INSERT INTO items (source, item_id, link, title, text, published, first_seen,"
+                " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(source, i, link, t, x, iso(p), stamp, stamp) for i, link, t, x, p in items],
             )
+            if present is not None:
+                prune.mark_present(conn, source, present, stamp)
             by_position: list[int | None] = []
             for hit in hits:
                 duplicate_of = hit.duplicate_of
@@ -449,10 +457,18 @@ class Storage:
         )
         return rows[0] if rows else None
 
+    def prune(
+        self, now: datetime, *, retention: timedelta, dedup_window: timedelta
+    ) -> prune.Pruned:
+        """Forget what can no longer matter (``storage.prune``), in one transaction."""
+        with self.transaction() as conn:
+            return prune.prune(conn, now, retention=retention, dedup_window=dedup_window)
+
     def prune_text(self, before: datetime) -> int:
         """Forget the text of items first seen before ``before``; keep their ids and titles.
 
-        The ids stay forever: an old item that reappears in its feed is still not new.
+        The ids stay while their feed may serve them again (``prune``): an old item that
+        reappears in its feed is still not new.
         """
         with self.transaction() as conn:
             cur = conn.execute(
