@@ -261,17 +261,21 @@ gc.callbacks.append(_cb)
 
 TRACEMALLOC_HOOK = """\
 # Written by bench/daemon_soak.py --tracemalloc: snapshots of the daemon's Python heap.
+# Tracing starts after the warm-up, so a snapshot holds only what was allocated since and
+# is still alive: what grows (and the transients of the polls in flight).
 import gc, os, threading, time, tracemalloc
-tracemalloc.start(int(os.environ.get("WW_SOAK_TM_FRAMES", "6")))
 def _snap():
-    folder, every, n = os.environ["WW_SOAK_TM_DIR"], float(os.environ["WW_SOAK_TM_EVERY"]), 0
+    folder, every = os.environ["WW_SOAK_TM_DIR"], float(os.environ["WW_SOAK_TM_EVERY"])
+    time.sleep(float(os.environ["WW_SOAK_TM_AFTER"]))
+    tracemalloc.start(int(os.environ.get("WW_SOAK_TM_FRAMES", "8")))
+    n = 0
     while True:
-        time.sleep(every)
         gc.collect()
         snap = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(False, tracemalloc.__file__)])
         snap.dump(os.path.join(folder, f"{n:03d}-{time.time():.0f}.snap"))
         n += 1
+        time.sleep(every)
 threading.Thread(target=_snap, name="soak-tracemalloc", daemon=True).start()
 """
 
@@ -295,6 +299,7 @@ def hook_dir(work: Path, gc_log: Path | None, tm_dir: Path | None, tm_every: flo
         tm_dir.mkdir(parents=True)
         os.environ["WW_SOAK_TM_DIR"] = str(tm_dir)
         os.environ["WW_SOAK_TM_EVERY"] = str(tm_every)
+        os.environ.setdefault("WW_SOAK_TM_AFTER", "120")
     (d / "sitecustomize.py").write_text(code)
     return d
 
@@ -1098,9 +1103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=None,
         metavar="S",
-        help="trace the daemon's Python allocations (via sitecustomize) and snapshot them every"
-        " S seconds into OUT/tracemalloc; the report compares them (diagnostic: it roughly"
-        " doubles CPU and adds memory, so take RSS numbers from a run without it)",
+        help="trace the daemon's Python allocations from WW_SOAK_TM_AFTER (default 120) seconds"
+        " after its start (via sitecustomize) and snapshot them every S seconds into"
+        " OUT/tracemalloc; the report compares them (diagnostic: it costs CPU and memory, so"
+        " take RSS numbers from a run without it)",
     )
     ap.add_argument(
         "--py-spy-after",
