@@ -145,6 +145,10 @@ def start_feed_server(args: argparse.Namespace, log: Path) -> FeedServer:
         f"--change-share={args.change_share}",
         f"--hit-share={args.hit_share}",
         f"--lifetime={args.duration + 600}",
+        f"--slow-hosts={args.slow_hosts}",
+        f"--slow-delay={args.slow_delay}",
+        f"--failing-hosts={args.failing_hosts}",
+        f"--max-new={args.max_new}",
         "--watch-stdin",
         f"--log-requests={log.parent / 'requests.txt'}",
     ]
@@ -1080,6 +1084,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--change-every", type=float, default=10.0, help="seconds between changes")
     ap.add_argument("--change-share", type=float, default=0.02, help="feeds changed each time")
     ap.add_argument("--hit-share", type=float, default=0.05, help="new items matching the rule")
+    ap.add_argument("--max-new", type=int, default=3, help="new items per change: 1..this")
+    ap.add_argument("--slow-hosts", type=int, default=0, help="hosts that answer late")
+    ap.add_argument("--slow-delay", type=float, default=8.0, help="seconds (--slow-hosts)")
+    ap.add_argument("--failing-hosts", type=int, default=0, help="hosts that answer 503")
     ap.add_argument("--gzip", action="store_true", help="serve gzip-compressed bodies")
     ap.add_argument("--hints", action="store_true", help="serve max-age=60 and RSS <ttl>30</ttl>")
     ap.add_argument("--console", action="store_true", help="console:// instead of the webhook")
