@@ -19,6 +19,7 @@ transaction, then schedules its own next run from ``schedule.next_delay``.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import queue
@@ -568,7 +569,27 @@ class Daemon:
         return f"{trouble}; {line}" if trouble else line
 
 
+M_ARENA_MAX, M_MMAP_THRESHOLD = -8, -3  # glibc's mallopt parameters (malloc.h)
+
+
+def tune_malloc(arenas: int = 2, mmap_threshold: int = 64 * 1024) -> bool:
+    """glibc only, before any thread starts: at most ``arenas`` malloc arenas, and blocks of
+    ``mmap_threshold`` bytes or more (feed bodies are 20 KB to MBs) mapped and unmapped on
+    their own instead of left as holes in one arena per poll thread. The daemon's RSS then
+    stops creeping: peak 100.8 MB against 114.5 MB side by side in the soak, for ~2 % more
+    CPU in the kernel (docs/capacity.md). Does nothing elsewhere (musl, macOS) or when the
+    administrator set ``GLIBC_TUNABLES`` / ``MALLOC_ARENA_MAX`` themselves."""
+    if os.environ.get("GLIBC_TUNABLES") or os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_ARENA_MAX, arenas)) and bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold))
+
+
 def run(config_path: Path) -> int:
+    tune_malloc()
     daemon = Daemon(config_path)
     code = daemon.run()
     logging.shutdown()
