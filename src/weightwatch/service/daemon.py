@@ -554,7 +554,7 @@ class Daemon:
     def status_line(self) -> str:
         cfg = self.config
         try:
-            counts = self.writer_call(lambda st: st.counts())
+            pending = self.writer_call(lambda st: st.pending_alerts())
             day = self.now().replace(hour=0, minute=0, second=0, microsecond=0)
             today = self.writer_call(lambda st: st.hits_since(day))
         except StorageError:
@@ -563,7 +563,7 @@ class Daemon:
         last = f"{self.stats.last_poll:%H:%M:%S} UTC" if self.stats.last_poll else "none yet"
         line = (
             f"{len(cfg.sources)} sources ({failing} failing), last poll {last},"
-            f" {today} hits today, {counts['pending']} alerts pending"
+            f" {today} hits today, {pending} alerts pending"
         )
         trouble = self.unrecorded.describe()
         return f"{trouble}; {line}" if trouble else line

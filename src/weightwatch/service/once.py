@@ -151,7 +151,7 @@ def run_once(
         store.prune_text(now() - retention)
         window = timedelta(seconds=config.settings.dedup_window)
         store.prune(now(), retention=retention, dedup_window=window)
-        summary.pending = store.counts()["pending"]
+        summary.pending = store.pending_alerts()
         summary.duration = time.monotonic() - started
         return summary
     finally:

@@ -698,6 +698,14 @@ class Storage:
                 "UPDATE url_health SET reported = ? WHERE url_key = ?", [int(reported), url_key]
             )
 
+    def pending_alerts(self) -> int:
+        """Alerts still to deliver: what the daemon's status line shows every few seconds
+        (an index read; ``counts`` also counts every item, which takes 0.2 s at 1.6M)."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM alerts WHERE status IN ('pending', 'held')"
+        ).fetchone()
+        return int(row[0])
+
     def counts(self) -> dict[str, int]:
         row = self.conn.execute(
             "SELECT (SELECT COUNT(*) FROM items),"
