@@ -166,3 +166,11 @@ def test_the_newest_digest_of_each_url_is_kept(st: Storage) -> None:
     st.conn.execute("UPDATE alerts SET status = 'sent', sent = created, updated = created")
     prune(st, T0 + timedelta(days=1000))
     assert st.conn.execute("SELECT title FROM alerts").fetchall() == [("digest 1",)]
+
+
+def test_a_watched_page_keeps_its_ids(st: Storage) -> None:
+    poll(st, "a", T0, ["x"])
+    poll(st, "a", T0 + timedelta(days=1), ["y"])
+    st.conn.execute("UPDATE sources SET kind = 'page' WHERE name = 'a'")  # detected as a page
+    prune(st, T0 + timedelta(days=1000))
+    assert ids(st, "a") == {"x", "y"}

@@ -7,8 +7,10 @@ the end of ``once``. What goes, and why no item can alert twice (docs/capacity.m
   (``items.last_seen`` differs from ``sources.last_document``) and last in any document
   before ``now - memory`` (``memory = max(MEMORY, retention)``). An id still in the latest
   document is kept however old, even while the feed answers 304 for months; a source with
-  no 200 since migration 0012 keeps all its ids. An item comes back as new only if its
-  feed leaves it out of every document for ``memory`` and then serves it again.
+  no 200 since migration 0012 keeps all its ids, and so does a watched page (its items
+  are new blocks of text, and the blocks still on it are ``page_blocks``' memory). An
+  item comes back as new only if its feed leaves it out of every document for ``memory``
+  and then serves it again.
 - **hits, their alerts and story features** of stories whose newest hit is older than
   ``memory`` (and older than ``dedup_window``), when every alert of the story is closed
   (sent or folded into a digest); a story with a pending, held or failed alert stays. The
@@ -19,8 +21,8 @@ the end of ``once``. What goes, and why no item can alert twice (docs/capacity.m
   day to spare: a new hit only looks at ``created >= now - dedup_window``.
 
 Freed pages are reused by the next inserts, so the file stops growing once the prunings
-keep up (measured in bench/year.py: a VACUUM at the plateau returns too little to pay for
-rewriting the whole file under the writer's lock, so none is run).
+keep up (bench/year.py). No VACUUM is run: it rewrites the whole file while holding the
+only writer (what one would return is measured in docs/capacity.md).
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def prune(
         "DELETE FROM items WHERE first_seen < :forget"
         " AND COALESCE(last_seen, first_seen) < :forget"
         " AND EXISTS (SELECT 1 FROM sources s WHERE s.name = items.source"
-        "             AND s.last_document IS NOT NULL"
+        "             AND s.last_document IS NOT NULL AND s.kind IS NOT 'page'"
         "             AND s.last_document IS NOT items.last_seen)",
         {"forget": forget},
     ).rowcount
