@@ -240,12 +240,93 @@ def labelled_pairs(n: int) -> float:
     return precision
 
 
+def related_scores() -> None:
+    """The related-story hint (``story.closest``, ``TUNING.related``): the scores of the
+    labelled pairs that do not join, same-story pairs against different-story pairs (pairs
+    a guard refuses get no hint and are counted apart), and what each floor would hint."""
+    lines = [
+        line.rstrip("\n").split("\t")
+        for line in PAIRS_TSV.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ][1:]
+    missed: list[float] = []
+    different: list[float] = []
+    guarded = 0
+    for row in lines:
+        a = story.features(row[1], row[9])
+        b = story.features(row[2], row[10])
+        ok, _, _ = story.same_story(a, b)
+        if ok:
+            continue
+        near = story.closest(a, [(0, b)], floor=0.0)
+        if near is None:
+            guarded += 1
+            continue
+        (missed if row[0] == "same" else different).append(near[1])
+    print("\n## related-story hint (labelled pairs that do not join)\n")
+    print(
+        f"{len(missed)} same-story pairs, {len(different)} different-story pairs"
+        f" ({guarded} refused by a guard: never hinted)"
+    )
+    for name, scores in (("same", missed), ("different", different)):
+        ranked = sorted(scores)
+        print(f"{name:>9}: " + " ".join(f"{s:.2f}" for s in ranked))
+    print("\n| floor | same pairs hinted | different pairs hinted |\n|---|---|---|")
+    for floor in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45):
+        hit = sum(s >= floor for s in missed)
+        wrong = sum(s >= floor for s in different)
+        mark = " (TUNING.related)" if floor == story.TUNING.related else ""
+        print(f"| {floor:.2f}{mark} | {hit} of {len(missed)} | {wrong} of {len(different)} |")
+
+
+def related_replay(items: Sequence[Headline], floors: Sequence[float]) -> None:
+    """The hint on a stream: replay (``replay``), then each hit that starts a story is
+    compared with every earlier hit (no blocking: an upper bound on hints), each under its
+    story; a hint is right when that story's first hit has the hit's label."""
+    first, _, _ = replay(items)
+    feats = [story.features(h.title) for h in items]
+    near: list[tuple[int, float]] = []  # (hit, score) with the hinted story's first hit
+    right: list[bool] = []
+    wrong: list[str] = []
+    for n in range(len(items)):
+        if first[n] != n:
+            continue
+        found = story.closest(feats[n], [(first[m], feats[m]) for m in range(n)], floor=0.0)
+        if found is not None:
+            near.append((n, found[1]))
+            right.append(items[found[0]].label == items[n].label)
+            if not right[-1] and found[1] >= story.TUNING.related:
+                wrong.append(f"  {found[1]:.2f} {items[n].title!r} ~ {items[found[0]].title!r}")
+    starts = sum(1 for n, f in enumerate(first) if f == n)
+    missed = sum(
+        1
+        for n, f in enumerate(first)
+        if f == n and any(items[m].label == items[n].label for m in range(n))
+    )
+    print(f"\n{starts} hits start a story, {missed} of them a story of their label already had")
+    print("\n| floor | hints | right (same label) | wrong |\n|---|---|---|---|")
+    for floor in floors:
+        got = [ok for (_, score), ok in zip(near, right, strict=True) if score >= floor]
+        mark = " (TUNING.related)" if floor == story.TUNING.related else ""
+        print(f"| {floor:.2f}{mark} | {len(got)} | {sum(got)} | {len(got) - sum(got)} |")
+    print("\nwrong hints at TUNING.related:\n" + "\n".join(wrong))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--uci-limit", type=int, default=None, help="replay the first N only")
     parser.add_argument("--examples", type=int, default=10, help="errors to list per dataset")
     parser.add_argument("--order", choices=["rank", "file"], default="rank")
+    parser.add_argument(
+        "--related", action="store_true", help="only the related-story hint's measurement"
+    )
     args = parser.parse_args(argv)
+    if args.related:
+        related_scores()
+        if GOOGLE_TSV.is_file():
+            print(f"\n## related-story hint, google-news-top-stories ({args.order} order)")
+            related_replay(load_google(args.order), (0.25, 0.3, 0.35, 0.4, 0.45))
+        return 0
     t = story.TUNING
     print(
         f"story.TUNING: min_score {t.min_score}, min_shared {t.min_shared}, names"

@@ -138,6 +138,18 @@ class PageBlocks:
 
 
 @dataclass(frozen=True)
+class RelatedStory:
+    """The story a new hit came close to without joining (``matching.hits``): its first
+    hit's title, source, link and when it alerted (None: earlier in the same poll). Its
+    alert says "Possibly the same story as: ..."; stored with the hit (migration 0010)."""
+
+    title: str
+    source: str
+    alerted_at: datetime | None = None
+    link: str = ""
+
+
+@dataclass(frozen=True)
 class NewAlert:
     """One message to queue for one channel URL (rendered; ``data`` is its JSON payload)."""
 
@@ -175,6 +187,8 @@ class NewHit:
     story_features: str = ""
     story_words: tuple[str, ...] = ()
     duplicate_of_batch: int | None = None
+    # A story it came close to without joining (its alerts say so); None for a member.
+    related: RelatedStory | None = None
 
 
 @dataclass(frozen=True)
@@ -248,12 +262,14 @@ class StoryContext:
     hits indexed under the word inside the window, newest first (at most ``per_word``).
     ``hits``: the features of every hit that is a candidate of some hit of the batch.
     ``sources``: each story named above (first hit id) -> the sources of its hits.
+    ``heads``: each story named above (first hit id) -> its first hit as a ``RelatedStory``.
     """
 
     linked: Mapping[tuple[str, str], int] = field(default_factory=dict)
     recent: Mapping[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
     hits: Mapping[int, StoredHit] = field(default_factory=dict)
     sources: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    heads: Mapping[int, RelatedStory] = field(default_factory=dict)
 
     def candidates(self, rule: str, words: Iterable[tuple[str, float]], limit: int) -> list[int]:
         """The earlier hits of ``rule`` a new hit with these (word, weight)s is compared

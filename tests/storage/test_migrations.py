@@ -67,6 +67,7 @@ def test_a_database_of_migration_0004_migrates_and_keeps_its_data(tmp_path: Path
     try:
         applied = [m.name for m in migrations.applied(storage.db)]
         assert applied[4:7] == ["0005_story_index", "0006_items_retention", "0007_url_salt"]
+        assert "0010_related_hint" in applied
         every = [m.name for m in migrations.pending(sqlite_utils.Database(memory=True))]
         assert applied == every
         state = storage.source_state("a")

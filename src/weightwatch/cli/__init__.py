@@ -447,6 +447,7 @@ def _hits(args: argparse.Namespace) -> int:
             members = first["members"]
             entry = row(first)
             entry.pop("reason")
+            entry["related"] = _related(first)
             entry["sources"] = sorted({first["source"], *(m["source"] for m in members)})
             entry["members"] = [row(m) for m in members]
             out.append(entry)
@@ -463,10 +464,26 @@ def _hits(args: argparse.Namespace) -> int:
         print(
             printable(f"    {first['created']}  {first['source']}  (story: {len(sources)} {noun})")
         )
+        related = _related(first)
+        if related is not None:
+            print(printable(f"    ~ possibly the same story as: {related['title']}"))
+            print(printable(f"      alerted {related['alerted']} from {related['source']}"))
         for m in members:
             print(printable(f"    + #{m['id']} {m['source']}: {m['title']}"))
             print(printable(f"      {m['duplicate_reason']}, {m['created']}"))
     return 0
+
+
+def _related(hit: dict[str, Any]) -> dict[str, Any] | None:
+    """The story a first hit came close to without joining (migration 0010), or None."""
+    if not hit.get("related_title") and not hit.get("related_link"):
+        return None
+    return {
+        "title": hit["related_title"] or hit["related_link"],
+        "source": hit["related_source"],
+        "link": hit["related_link"],
+        "alerted": hit["related_at"],
+    }
 
 
 def _rule(cfg: Config, name: str) -> Rule | None:

@@ -73,7 +73,7 @@ TYPES = {
     "template": (
         "template",
         "a Jinja2 template (sandboxed), checked by weightwatch check; placeholders: rule, rules, "
-        "title, link, source, published, terms, snippet, other_sources, count, channel",
+        "title, link, source, published, terms, snippet, other_sources, count, channel, related",
     ),
     "digest": ("digest", '"1h" (at most one message per period) or "daily HH:MM" (local time)'),
     "quiet": ("quiet hours", '"22:00-07:00" (local time); the range may wrap past midnight'),

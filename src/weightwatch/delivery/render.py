@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from weightwatch.types import Item
+from weightwatch.types import Item, RelatedStory
 
 if TYPE_CHECKING:
     from weightwatch.delivery.templates import Template
@@ -30,11 +30,13 @@ _warned_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class RuleMatch:
-    """One rule that matched an item: its name, the matched terms and a context snippet."""
+    """One rule that matched an item: its name, the matched terms, a context snippet and
+    the story the hit came close to without joining (``matching.hits``), if any."""
 
     rule: str
     terms: tuple[str, ...]
     snippet: str
+    related: RelatedStory | None = None
 
 
 def _short(text: str, limit: int) -> str:
@@ -44,6 +46,33 @@ def _short(text: str, limit: int) -> str:
 
 def format_time(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+
+
+def _related(matches: list[RuleMatch]) -> RelatedStory | None:
+    return next((m.related for m in matches if m.related is not None), None)
+
+
+def related_context(related: RelatedStory | None) -> dict[str, str] | None:
+    """The ``related`` placeholder: the story's title, source, link and ``alerted`` (a time
+    as ``format_time`` writes it, or "just now" for a story of the same poll)."""
+    if related is None:
+        return None
+    return {
+        "title": related.title or related.link or "(untitled item)",
+        "source": related.source,
+        "link": related.link,
+        "alerted": format_time(related.alerted_at) if related.alerted_at else "just now",
+    }
+
+
+HINT = "Possibly the same story as:"
+
+
+def related_line(related: dict[str, str]) -> str:
+    """The hint in plain text: "Possibly the same story as: <title>, alerted <time> from
+    <source>"."""
+    title = _short(related["title"], TITLE_MAX)
+    return f"{HINT} {title}, alerted {related['alerted']} from {related['source']}"
 
 
 def alert_context(item: Item, matches: list[RuleMatch], channel: str) -> dict[str, Any]:
@@ -60,6 +89,7 @@ def alert_context(item: Item, matches: list[RuleMatch], channel: str) -> dict[st
         "other_sources": [],
         "count": 1,
         "channel": channel,
+        "related": related_context(_related(matches)),
     }
 
 
@@ -69,6 +99,16 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 def md_escape(text: str) -> str:
     """Feed text made inert in Markdown (no links, emphasis or headings smuggled in)."""
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _md_inert(key: str, value: Any) -> Any:
+    """A placeholder's value Markdown-escaped (links, and the related story's, stay as
+    they are)."""
+    if isinstance(value, str) and key != "link":
+        return md_escape(value)
+    if isinstance(value, dict):
+        return {k: _md_inert(k, v) for k, v in value.items()}
+    return value
 
 
 def render_formatted(
@@ -92,7 +132,7 @@ def render_formatted(
     elif fmt == "html":
         default_body = _html_body(ctx)
     if fmt == "markdown" and (title_template or body_template):
-        ctx = {k: md_escape(v) if isinstance(v, str) and k != "link" else v for k, v in ctx.items()}
+        ctx = {k: _md_inert(k, v) for k, v in ctx.items()}
     title = _render_or(title_template, ctx, default_title, "title", item, channel)
     body = _render_or(body_template, ctx, default_body, "body", item, channel)
     return " ".join(title.split())[: TITLE_MAX * 2], body
@@ -141,6 +181,13 @@ def _template_failed(
 def _markdown_body(ctx: dict[str, Any]) -> str:
     title = md_escape(ctx["title"])
     lines = [f"**[{title}]({ctx['link']})**" if ctx["link"] else f"**{title}**", ""]
+    related = ctx["related"]
+    if related:  # next to the headline: a duplicate that slipped through costs one glance
+        named = md_escape(_short(related["title"], TITLE_MAX))
+        if related["link"]:
+            named = f"[{named}]({_md_link(related['link'])})"
+        source = md_escape(related["source"])
+        lines += [f"{HINT} {named}, alerted {related['alerted']} from {source}", ""]
     lines.append(f"Source: {md_escape(ctx['source'])} · Published: {ctx['published']}")
     rules, terms = md_escape(", ".join(ctx["rules"])), md_escape(", ".join(ctx["terms"]))
     lines.append(f"Rules: {rules} (matched: {terms})")
@@ -149,12 +196,27 @@ def _markdown_body(ctx: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _md_link(url: str) -> str:
+    """A link target that cannot close the Markdown link early."""
+    for char, code in (("(", "%28"), (")", "%29"), (" ", "%20"), ("<", "%3C"), (">", "%3E")):
+        url = url.replace(char, code)
+    return url.replace('"', "%22")
+
+
 def _html_body(ctx: dict[str, Any]) -> str:
     e = html.escape
     title = e(ctx["title"])
     head = f'<a href="{e(ctx["link"], quote=True)}">{title}</a>' if ctx["link"] else title
-    parts = [
-        f"<p><b>{head}</b></p>",
+    parts = [f"<p><b>{head}</b></p>"]
+    related = ctx["related"]
+    if related:  # next to the headline: a duplicate that slipped through costs one glance
+        named = e(_short(related["title"], TITLE_MAX))
+        if related["link"]:
+            named = f'<a href="{e(related["link"], quote=True)}">{named}</a>'
+        parts.append(
+            f"<p>{HINT} {named}, alerted {e(related['alerted'])} from {e(related['source'])}</p>"
+        )
+    parts += [
         f"<p>Source: {e(ctx['source'])}<br>Published: {e(ctx['published'])}<br>"
         f"Rules: {e(', '.join(ctx['rules']))} (matched: {e(', '.join(ctx['terms']))})</p>",
     ]
@@ -174,6 +236,9 @@ def render_alert(item: Item, matches: list[RuleMatch]) -> tuple[str, str]:
     lines = [headline]
     if item.link:
         lines.append(item.link)
+    related = related_context(_related(matches))
+    if related:  # next to the headline: a duplicate that slipped through costs one glance
+        lines.append(related_line(related))
     lines.append("")
     lines.append(f"Source: {item.source}")
     lines.append(f"Published: {format_time(item.published)}")
@@ -198,6 +263,7 @@ def alert_data(item: Item, matches: list[RuleMatch]) -> str:
             "published": item.published.isoformat() if item.published else None,
             "terms": sorted({t for m in matches for t in m.terms}),
             "snippet": next((m.snippet for m in matches if m.snippet), ""),
+            "related": related_context(_related(matches)),
         },
         ensure_ascii=False,
     )
@@ -228,6 +294,8 @@ def render_digest(entries: list[dict[str, Any]], *, reason: str) -> tuple[str, s
             lines.append(f"   {detail}")
         if e.get("link"):
             lines.append(f"   {e['link']}")
+        if e.get("related"):
+            lines.append(f"   {related_line(e['related'])}")
     return title, "\n".join(lines)
 
 

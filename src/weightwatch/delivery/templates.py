@@ -54,6 +54,8 @@ PLACEHOLDERS: dict[str, str] = {
     "other_sources": "other sources that carried the same story (a list; empty at first)",
     "count": "how many sources carried the story so far (1 at first)",
     "channel": "name of the channel the message goes to",
+    "related": "the story this item came close to without joining, else none: related.title,"
+    " related.source, related.link, related.alerted (a time); test it with {% if related %}",
 }
 
 SAMPLE: dict[str, Any] = {
@@ -68,6 +70,18 @@ SAMPLE: dict[str, Any] = {
     "other_sources": [],
     "count": 1,
     "channel": "phone",
+    "related": None,
+}
+
+#: ``SAMPLE`` with a related story: ``check`` renders a template against both.
+SAMPLE_RELATED: dict[str, Any] = {
+    **SAMPLE,
+    "related": {
+        "title": "OpenAI launches two 'open' AI reasoning models",
+        "source": "techcrunch",
+        "link": "https://techcrunch.com/2025/08/05/openai-launches-two-open-ai-reasoning-models/",
+        "alerted": "2025-08-05 17:05 UTC",
+    },
 }
 
 
@@ -236,7 +250,8 @@ _ENVS = {False: _env(False), True: _env(True)}
 
 
 def compile_template(text: str, *, html: bool = False) -> Template:
-    """Compile and try a template on ``SAMPLE``; raise TemplateProblem saying what is wrong."""
+    """Compile and try a template on ``SAMPLE`` and ``SAMPLE_RELATED``; raise
+    TemplateProblem saying what is wrong."""
     try:
         compiled = _ENVS[html].from_string(text)
     except jinja2.TemplateSyntaxError as exc:
@@ -245,6 +260,7 @@ def compile_template(text: str, *, html: bool = False) -> Template:
         raise TemplateProblem(f"the template cannot be compiled: {type(exc).__name__}") from None
     template = Template(text, html, compiled)
     template.render(SAMPLE)
+    template.render(SAMPLE_RELATED)
     return template
 
 
@@ -256,6 +272,15 @@ def cached(text: str, html: bool) -> Template:
 
 def _why(exc: jinja2.TemplateError) -> str:
     if isinstance(exc, jinja2.UndefinedError):
+        if str(exc.message or "").startswith("'None' has no attribute"):
+            return (
+                f"the template fails where a placeholder is empty ({exc.message}): related is"
+                " empty for most alerts; test it first with {% if related %}...{% endif %}"
+            )
+        if "' has no attribute '" in str(exc.message or ""):
+            return (
+                f"the template fails: {exc.message} (related has title, source, link and alerted)"
+            )
         name = str(exc.message or "").split("'")
         unknown = name[1] if len(name) > 2 else str(exc.message)
         known = ", ".join(PLACEHOLDERS)

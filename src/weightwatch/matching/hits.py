@@ -15,7 +15,10 @@ Two steps, so storage is read once and only for what the batch needs:
    alerts, one message per channel URL naming every rule that sends the item there
    (``delivery.routing``); a later member does what its rule's ``on_update`` says:
    nothing ("silent"), held for a digest ("digest"), or an update naming how many
-   sources the story has ("alert"), never twice to one URL per item.
+   sources the story has ("alert"), never twice to one URL per item. A hit that starts a
+   story but came close to one (``story.closest``: its best candidate story scores at
+   least ``TUNING.related`` and no guard refused it) carries that story's first hit as
+   ``related``, and its alerts say "Possibly the same story as: ...".
 3. With ``max_alerts`` (``settings.max_alerts_per_poll``), ``cap_alerts``: at most that
    many alerts of the poll go one by one to each channel URL; the rest fold into one
    message per URL (``routing.overflow_alert``). Every hit is still stored as a hit.
@@ -31,10 +34,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from weightwatch.delivery import routing
+from weightwatch.delivery import render, routing
 from weightwatch.delivery.render import RuleMatch
 from weightwatch.matching import dedup, query, story
-from weightwatch.types import Item, NewAlert, NewHit, StoryContext, StoryLookup
+from weightwatch.types import Item, NewAlert, NewHit, RelatedStory, StoryContext, StoryLookup
 
 if TYPE_CHECKING:
     from weightwatch.config import Channel, Rule
@@ -187,6 +190,7 @@ def decide(
     hits: list[NewHit] = []
     batch: list[_Member] = []  # this batch's hits so far, for stories that start in it
     found_by = BatchIndex(story.TUNING.per_word)
+    heads: dict[int, RelatedStory] = {}  # position of a story started in this batch -> it
     parsed: dict[int, story.Features] = {}
     for entry in matches.items:
         item = entry.item
@@ -199,7 +203,7 @@ def decide(
                 name,
                 item,
                 feats,
-                (batch, found_by),
+                (batch, found_by, heads),
                 context,
                 parsed,
                 dedup_window,
@@ -220,9 +224,12 @@ def decide(
                 story_words=tuple(feats.index_words()),
             )
             found_by.add(name, len(batch), hit.story_words, item.link)
-            if found is None:
-                originals.append((rh.rule, rh.match))
+            if found is None or isinstance(found, RelatedStory):
+                related = found
+                hit = replace(hit, related=related)
+                originals.append((rh.rule, replace(rh.match, related=related)))
                 batch.append(_Member(name, item.link, feats, None, position))
+                heads[position] = RelatedStory(_headline(item), source, None, item.link)
             else:
                 hit = replace(
                     hit,
@@ -284,13 +291,14 @@ def _find_story(
     rule: str,
     item: Item,
     feats: story.Features,
-    batch: tuple[list[_Member], BatchIndex],
+    batch: tuple[list[_Member], BatchIndex, Mapping[int, RelatedStory]],
     context: StoryContext,
     parsed: dict[int, story.Features],
     dedup_window: float,
     title_similarity: float,
-) -> _Found | None:
-    """The story a new hit of ``rule`` joins, or None for a new story.
+) -> _Found | RelatedStory | None:
+    """The story a new hit of ``rule`` joins; else the story it comes close to (a new story
+    with a hint: ``_near``), or None for a new story.
 
     Same canonical link first (at any age), then ``story.best_match`` among the stored
     candidates (``context``) and this batch's earlier hits of the rule that the batch
@@ -299,7 +307,7 @@ def _find_story(
     same = context.linked.get((rule, item.link)) if item.link else None
     if same is not None:
         return _Found(same, None, "same link", context.sources.get(same, frozenset()))
-    members, index = batch
+    members, index, heads = batch
     linked = index.linked(rule, item.link)
     if linked is not None:
         return _joined(context, members[linked], "same link")
@@ -318,13 +326,43 @@ def _find_story(
     candidates += [((1, n), b.features) for n, b in enumerate(mates)]
     best = story.best_match(feats, candidates, title_similarity)
     if best is None:
-        return None
+        stored = [(context.hits[h].first_id, parsed[h]) for h in ids]
+        return _near(feats, stored, mates, context, heads, title_similarity)
     (where, n), signal, score = best
     reason = story.describe(signal, score)
     if where == 0:
         first = context.hits[ids[n]].first_id
         return _Found(first, None, reason, context.sources.get(first, frozenset()))
     return _joined(context, mates[n], reason)
+
+
+def _near(
+    feats: story.Features,
+    stored: list[tuple[int, story.Features]],
+    mates: list[_Member],
+    context: StoryContext,
+    heads: Mapping[int, RelatedStory],
+    title_similarity: float,
+) -> RelatedStory | None:
+    """The first hit of the story a new hit comes close to without joining
+    (``story.closest`` over the candidates, each under its story), or None."""
+    keyed: list[tuple[tuple[str, int], story.Features]] = [
+        (("stored", first), f) for first, f in stored
+    ]
+    for mate in mates:
+        if mate.first_id is not None:
+            keyed.append((("stored", mate.first_id), mate.features))
+        elif mate.first_pos is not None:
+            keyed.append((("batch", mate.first_pos), mate.features))
+    near = story.closest(feats, keyed, title_similarity)
+    if near is None:
+        return None
+    (where, n), _ = near
+    return context.heads.get(n) if where == "stored" else heads.get(n)
+
+
+def _headline(item: Item) -> str:
+    return item.title or item.text[: render.TITLE_MAX] or item.link or "(untitled item)"
 
 
 def _joined(context: StoryContext, mate: _Member, reason: str) -> _Found:

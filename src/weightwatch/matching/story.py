@@ -61,6 +61,7 @@ __all__ = [
     "Features",
     "Tuning",
     "best_match",
+    "closest",
     "features",
     "same_story",
     "stems",
@@ -148,6 +149,12 @@ class Tuning:
     reversal_similarity: float = 70.0
     # The name-swap guard likewise applies to titles at least this alike.
     swap_similarity: float = 70.0
+
+    # The related-story hint (``closest``): a hit that joins no story but whose best
+    # candidate's shared-words score reaches this (and no guard refused that story) says
+    # "Possibly the same story as: ...". Provisional, from ``bench/dedup_quality.py
+    # --related`` (docs/dedup.md, "Related-story hint").
+    related: float = 0.3
 
 
 TUNING = Tuning()
@@ -630,6 +637,39 @@ def best_match(
         mine = (1 if signal == "similar title" else 0, score)
         if mine > rank:
             best, rank = (ident, signal, score), mine
+    return best
+
+
+def closest(
+    hit: Features,
+    candidates: Iterable[tuple[T, Features]],
+    title_threshold: float | None = None,
+    floor: float | None = None,
+) -> tuple[T, float] | None:
+    """The story this hit comes close to without joining: (its id, score), or None.
+
+    For a hit that ``best_match`` leaves alone. Candidates are given with their story's id
+    (several may share one); the id with the highest "shared words" score at or above
+    ``floor`` (default ``TUNING.related``) wins, ties to the earliest given. A story with a
+    candidate that a guard refuses (versions differ, roles or names swapped, reversal) is
+    never hinted, nor one this hit would join. Decides nothing about joining.
+    """
+    low = TUNING.related if floor is None else floor
+    scores: dict[T, float] = {}
+    refused: set[T] = set()
+    for ident, other in candidates:
+        ok, signal, score = same_story(hit, other, title_threshold)
+        if ok or signal != "no match":
+            refused.add(ident)
+        elif score >= low:
+            if guard(hit, other) is not None:
+                refused.add(ident)
+            elif score > scores.get(ident, -1.0):
+                scores[ident] = score
+    best: tuple[T, float] | None = None
+    for ident, score in scores.items():
+        if ident not in refused and (best is None or score > best[1]):
+            best = (ident, score)
     return best
 
 

@@ -14,7 +14,8 @@ Tables (created by the named migrations; never edit one once released, add a new
   ``settings.retention``, ids while the feed serves them and ``storage.prune.MEMORY``
   after; ``last_seen``: when last in a document of the feed).
 - ``hits``     an item that matched a rule; ``duplicate_of`` points at the first hit of its
-  story (same canonical link, near-identical title or shared distinctive words).
+  story (same canonical link, near-identical title or shared distinctive words);
+  ``related_*`` (0010) name the story a first hit came close to without joining.
 - ``alerts``   one row per message and channel URL (a hit's alert, a digest, a health
   notice): pending, held, folded into a digest, sent or failed, with attempts and the last
   error. The URL itself is not stored (it may hold secrets): ``url_key`` is its
@@ -313,8 +314,10 @@ class Storage:
                 by_position.append(None)
                 cur = conn.execute(
                     "INSERT INTO hits (rule, source, item_id, link, title, title_key, published,"
-                    " created, terms, snippet, duplicate_of, duplicate_reason)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    " created, terms, snippet, duplicate_of, duplicate_reason, related_title,"
+                    " related_source, related_link, related_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
                     [
                         hit.rule,
                         hit.source,
@@ -328,6 +331,7 @@ class Storage:
                         hit.snippet,
                         duplicate_of,
                         hit.duplicate_reason,
+                        *_related_columns(hit, stamp),
                     ],
                 )
                 if cur.rowcount != 1:
@@ -719,3 +723,13 @@ class Storage:
 
     def hits(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM hits ORDER BY id DESC LIMIT ?", [limit])
+
+
+def _related_columns(hit: NewHit, stamp: str | None) -> tuple[str | None, ...]:
+    """The ``related_*`` columns of a hit: its hint's story, alerted ``stamp`` (now) when
+    that story started earlier in the same poll; all NULL without a hint."""
+    related = hit.related
+    if related is None:
+        return (None, None, None, None)
+    when = iso(related.alerted_at) if related.alerted_at else stamp
+    return (related.title, related.source, related.link, when)

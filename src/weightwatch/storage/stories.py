@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TypeVar
 
-from weightwatch.types import NewHit, StoredHit, StoryContext, StoryLookup
+from weightwatch.storage.rows import from_iso
+from weightwatch.types import NewHit, RelatedStory, StoredHit, StoryContext, StoryLookup
 
 T = TypeVar("T")
 
@@ -32,7 +33,7 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
     """What a batch of new hits needs to know about stored stories, in one read: the
     story of each (rule, link), each (rule, word)'s newest hits in the window, the
     features of every hit that is some new hit's candidate, and each named story's
-    sources (see ``StoryContext``)."""
+    sources and first hit (see ``StoryContext``)."""
     linked: dict[tuple[str, str], int] = {}
     by_rule: dict[str, list[str]] = {}
     for rule, link in sorted(lookup.links):
@@ -76,16 +77,18 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
         hits.update((int(a), StoredHit(int(b), str(c))) for a, b, c in rows)
     firsts = sorted(set(linked.values()) | {h.first_id for h in hits.values()})
     sources: dict[int, set[str]] = {f: set() for f in firsts}
+    heads: dict[int, RelatedStory] = {}
     for ids in _chunks(firsts):
         marks = ",".join("?" * len(ids))
         rows = conn.execute(
-            "SELECT id, duplicate_of, source FROM hits"
+            "SELECT id, duplicate_of, source, title, link, created FROM hits"
             f" WHERE id IN ({marks}) OR duplicate_of IN ({marks})",
             [*ids, *ids],
         ).fetchall()
-        for hit_id, duplicate_of, source in rows:
+        for hit_id, duplicate_of, source, title, link, created in rows:
             if hit_id in sources:
                 sources[hit_id].add(str(source))
+                heads[hit_id] = RelatedStory(str(title), str(source), from_iso(created), str(link))
             if duplicate_of in sources:
                 sources[duplicate_of].add(str(source))
     return StoryContext(
@@ -93,6 +96,7 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
         recent=recent,
         hits=hits,
         sources={f: frozenset(s) for f, s in sources.items()},
+        heads=heads,
     )
 
 

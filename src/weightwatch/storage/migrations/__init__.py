@@ -7,7 +7,7 @@ Migration 0005 backfills story features with its own frozen copy (``story_0005``
 Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004;
 ``last_document`` 0012), ``items`` (0001; ``last_seen`` 0012), ``hits`` (0001), ``alerts``
 (0001, rebuilt by 0004), ``page_blocks`` (0003), ``url_health`` (0004), ``story_features``
-and ``story_words`` (0005), ``meta`` (0007).
+and ``story_words`` (0005), ``meta`` (0007); ``hits.related_*`` (0010).
 """
 
 from __future__ import annotations
@@ -273,6 +273,15 @@ def _m0007_url_salt(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("INSERT INTO meta (id, url_salt) VALUES (1, ?)", [secrets.token_bytes(32)])
+
+
+@migrations(name="0010_related_hint")
+def _m0010_related_hint(db: sqlite_utils.Database) -> None:
+    """The related-story hint: a hit that started a story close to an earlier one keeps
+    that story's first hit (title, source, link, when it alerted) for ``weightwatch hits``;
+    its alerts carry the hint in their body and data. NULL: no hint (and older hits)."""
+    for column in ("related_title", "related_source", "related_link", "related_at"):
+        db.execute(f"ALTER TABLE hits ADD COLUMN {column} TEXT")
 
 
 @migrations(name="0012_items_last_seen")
