@@ -151,12 +151,25 @@ def test_the_story_index_is_pruned_outside_the_dedup_window_and_old_closed_stori
     assert st.conn.execute("SELECT COUNT(*) FROM alerts").fetchone()[0] == 1
 
 
+def test_the_newest_story_is_kept_so_hit_ids_are_never_reused(st: Storage) -> None:
+    poll(st, "a", T0, ["x", "y"], (hit("a", "x"), hit("a", "y", ("v",))))
+    st.conn.execute("UPDATE alerts SET status = 'sent', sent = created")
+    prune(st, T0 + timedelta(days=1000))
+    assert [r[0] for r in st.conn.execute("SELECT item_id FROM hits")] == ["y"]
+    assert st.last_hit_id() == 2
+
+
 def test_a_story_with_an_alert_not_sent_is_kept_whole(st: Storage) -> None:
     poll(st, "a", T0, ["x"], (hit("a", "x"),))
-    st.conn.execute("UPDATE alerts SET status = 'failed'")
+    poll(st, "b", T0, ["v"], (hit("b", "v", ("v",)),))  # a newer story, closed
+    st.conn.execute("UPDATE alerts SET status = 'sent' WHERE id = 2")
+    st.conn.execute("UPDATE alerts SET status = 'failed' WHERE id = 1")
     prune(st, T0 + timedelta(days=1000))
-    assert st.counts()["hits"] == 1
-    assert st.conn.execute("SELECT status FROM alerts").fetchall() == [("failed",)]
+    assert st.counts()["hits"] == 2
+    assert st.conn.execute("SELECT status FROM alerts ORDER BY id").fetchall() == [
+        ("failed",),
+        ("sent",),
+    ]
 
 
 def test_the_newest_digest_of_each_url_is_kept(st: Storage) -> None:

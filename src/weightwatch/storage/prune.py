@@ -13,8 +13,9 @@ the end of ``once``. What goes, and why no item can alert twice (docs/capacity.m
   and then serves it again.
 - **hits, their alerts and story features** of stories whose newest hit is older than
   ``memory`` (and older than ``dedup_window``), when every alert of the story is closed
-  (sent or folded into a digest); a story with a pending, held or failed alert stays. The
-  newest digest of each channel URL stays (``url_history`` spaces digests by it).
+  (sent or folded into a digest); a story with a pending, held or failed alert stays, and
+  so does the newest story (hit ids are never reused). The newest digest of each channel
+  URL stays (``url_history`` spaces digests by it).
 - **alerts that belong to no hit** (digests, health notices), sent or folded before
   ``now - memory``.
 - **the story index** (``story_words``, ``story_features``) outside the dedup window with a
@@ -84,7 +85,11 @@ def prune(
         "  HAVING MAX(created) < ?)"
         " AND COALESCE(duplicate_of, id) NOT IN"
         " (SELECT COALESCE(h.duplicate_of, h.id) FROM alerts a JOIN hits h ON h.id = a.hit_id"
-        "  WHERE a.status NOT IN ('sent', 'folded'))",
+        "  WHERE a.status NOT IN ('sent', 'folded'))"
+        # The newest story stays: hit ids are never reused, so the writer's "no hit stored
+        # since my read" check (service.poll.story_mark, MAX(id)) stays true to its word.
+        " AND COALESCE(duplicate_of, id) IS NOT"
+        " (SELECT COALESCE(duplicate_of, id) FROM hits ORDER BY id DESC LIMIT 1)",
         [stories_before],
     )
     try:
