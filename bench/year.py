@@ -5,6 +5,7 @@ Usage (from the repo root):
     .venv/bin/python bench/year.py                       # 1000 sources, 365 days, pruning
     .venv/bin/python bench/year.py --no-prune            # the same without storage.prune
     .venv/bin/python bench/year.py --sources 100 --days 12 --every 6   # smoke
+    .venv/bin/python bench/year.py --compare A/ww.db B/ww.db   # side by side, interleaved
 
 It writes through the real storage layer (``Storage.known_item_ids``, ``record_poll``,
 ``story_context``, ``prune_text``, ``prune``) with a simulated clock, in batches of
@@ -215,6 +216,50 @@ def startup(path: Path, sources: int) -> float:
     return statistics.median(runs)
 
 
+def compare(paths: list[Path], sources: int, rounds: int = 3) -> int:
+    """Per database: medians over ``rounds`` interleaved rounds of the checkpoint timings."""
+    rng = random.Random(7)
+    bases = base_titles()
+    pool = names(rng, 50_000)
+    results: dict[Path, dict[str, list[float]]] = {p: {} for p in paths}
+    for _ in range(rounds):
+        for path in paths:
+            storage = Storage(path)
+            names_ = [r[0] for r in storage.conn.execute("SELECT name FROM sources")]
+            (last,) = storage.conn.execute("SELECT MAX(last_poll) FROM sources").fetchone()
+            now = datetime.fromisoformat(last) + timedelta(minutes=15)
+            polls = []
+            for n, name in enumerate(names_[:200]):
+                rows_ = storage.conn.execute(
+                    "SELECT item_id FROM items WHERE source = ? ORDER BY rowid DESC LIMIT 29",
+                    [name],
+                ).fetchall()
+                feed = Feed(name, False, [r[0] for r in rows_], serial=10**6 + rng.randrange(10**6))
+                t = time.perf_counter()
+                poll(storage, feed, now + timedelta(seconds=n), [item(feed, rng)], lambda f, i: [])
+                polls.append((time.perf_counter() - t) * 1000)
+            med, p99 = decisions(storage, now, rng, bases, pool)
+            size = path.stat().st_size / 2**20
+            storage.close()
+            r = results[path]
+            r.setdefault("poll200_ms", []).append(statistics.median(polls))
+            r.setdefault("decide_ms", []).append(med)
+            r.setdefault("decide_p99_ms", []).append(p99)
+            r.setdefault("startup_ms", []).append(startup(path, sources))
+            r["db_mib"] = [size]
+    print(
+        "| database | DB (MiB) | 200 poll (ms) | decision median (ms) | p99 (ms) | start-up (ms) |"
+    )
+    print("|---|---|---|---|---|---|")
+    for path, r in results.items():
+        m = {k: statistics.median(v) for k, v in r.items()}
+        print(
+            f"| {path} | {m['db_mib']:.0f} | {m['poll200_ms']:.2f} | {m['decide_ms']:.2f} |"
+            f" {m['decide_p99_ms']:.1f} | {m['startup_ms']:.0f} |"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sources", type=int, default=1000)
@@ -227,7 +272,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-prune", action="store_true", help="only prune_text (before 0012)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument(
+        "--compare",
+        nargs="+",
+        type=Path,
+        metavar="DB",
+        help="instead: time polls, decisions and start-up on these year.py databases,"
+        " interleaved in rounds so that each sees the same load (side by side)",
+    )
     args = ap.parse_args(argv)
+    if args.compare:
+        return compare(args.compare, args.sources)
     tag = "noprune" if args.no_prune else "prune"
     out = args.out or BENCH / "out" / f"year-{args.sources}-{args.days}d-{tag}"
     out.mkdir(parents=True, exist_ok=True)
