@@ -8,6 +8,8 @@ Usage (from the repo root):
     .venv/bin/python bench/daemon_soak.py --rev HEAD         # the committed code, not the tree
     .venv/bin/python bench/daemon_soak.py --py-spy /tmp/pyspy/bin/py-spy --py-spy-after 35
     .venv/bin/python bench/daemon_soak.py --gc-log           # are GC pauses the lateness?
+    .venv/bin/python bench/daemon_soak.py --tracemalloc 50   # what does the heap hold/grow?
+    .venv/bin/python bench/daemon_soak.py --slow-hosts 5 --failing-hosts 5   # a realistic mix
 
 What it does:
 
