@@ -8,6 +8,8 @@ Usage (from the repo root):
     .venv/bin/python bench/daemon_soak.py --rev HEAD         # the committed code, not the tree
     .venv/bin/python bench/daemon_soak.py --py-spy /tmp/pyspy/bin/py-spy --py-spy-after 35
     .venv/bin/python bench/daemon_soak.py --gc-log           # are GC pauses the lateness?
+    .venv/bin/python bench/daemon_soak.py --tracemalloc 50   # what does the heap hold/grow?
+    .venv/bin/python bench/daemon_soak.py --slow-hosts 5 --failing-hosts 5   # a realistic mix
 
 What it does:
 
@@ -145,6 +147,10 @@ def start_feed_server(args: argparse.Namespace, log: Path) -> FeedServer:
         f"--change-share={args.change_share}",
         f"--hit-share={args.hit_share}",
         f"--lifetime={args.duration + 600}",
+        f"--slow-hosts={args.slow_hosts}",
+        f"--slow-delay={args.slow_delay}",
+        f"--failing-hosts={args.failing_hosts}",
+        f"--max-new={args.max_new}",
         "--watch-stdin",
         f"--log-requests={log.parent / 'requests.txt'}",
     ]
@@ -259,14 +265,79 @@ gc.callbacks.append(_cb)
 """
 
 
-def gc_hook_dir(work: Path, log: Path) -> Path:
-    """A directory with a sitecustomize.py that logs every collection to ``log``."""
-    d = work / "gc-hook"
+TRACEMALLOC_HOOK = """\
+# Written by bench/daemon_soak.py --tracemalloc: snapshots of the daemon's Python heap.
+# Tracing starts after the warm-up, so a snapshot holds only what was allocated since and
+# is still alive: what grows (and the transients of the polls in flight).
+import gc, os, threading, time, tracemalloc
+def _snap():
+    folder, every = os.environ["WW_SOAK_TM_DIR"], float(os.environ["WW_SOAK_TM_EVERY"])
+    time.sleep(float(os.environ["WW_SOAK_TM_AFTER"]))
+    tracemalloc.start(int(os.environ.get("WW_SOAK_TM_FRAMES", "8")))
+    n = 0
+    while True:
+        gc.collect()
+        snap = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__)])
+        snap.dump(os.path.join(folder, f"{n:03d}-{time.time():.0f}.snap"))
+        n += 1
+        time.sleep(every)
+threading.Thread(target=_snap, name="soak-tracemalloc", daemon=True).start()
+"""
+
+
+def hook_dir(work: Path, gc_log: Path | None, tm_dir: Path | None, tm_every: float) -> Path | None:
+    """A directory with a sitecustomize.py for the daemon: ``gc_log`` logs every
+    collection there; ``tm_dir`` gets a tracemalloc snapshot every ``tm_every`` seconds
+    (diagnostics of this bench only: nothing in weightwatch reads these variables)."""
+    if gc_log is None and tm_dir is None:
+        return None
+    d = work / "soak-hook"
     d.mkdir()
-    (d / "sitecustomize.py").write_text(GC_HOOK)
-    os.environ["WW_SOAK_GC_LOG"] = str(log)  # inherited by child_env()
-    log.unlink(missing_ok=True)
+    code = ""
+    if gc_log is not None:
+        code += GC_HOOK
+        os.environ["WW_SOAK_GC_LOG"] = str(gc_log)  # inherited by child_env()
+        gc_log.unlink(missing_ok=True)
+    if tm_dir is not None:
+        code += TRACEMALLOC_HOOK
+        shutil.rmtree(tm_dir, ignore_errors=True)
+        tm_dir.mkdir(parents=True)
+        os.environ["WW_SOAK_TM_DIR"] = str(tm_dir)
+        os.environ["WW_SOAK_TM_EVERY"] = str(tm_every)
+        os.environ.setdefault("WW_SOAK_TM_AFTER", "120")
+    (d / "sitecustomize.py").write_text(code)
     return d
+
+
+def tracemalloc_summary(folder: Path, top: int = 15) -> str:
+    """What the Python heap holds at the last snapshot and what grew between the second
+    snapshot (after the first interval: warm-up) and the last, by line and by traceback."""
+    import tracemalloc
+
+    snaps = sorted(folder.glob("*.snap"))
+    if len(snaps) < 3:
+        return "tracemalloc: fewer than three snapshots.\n"
+    first = tracemalloc.Snapshot.load(str(snaps[1]))
+    last = tracemalloc.Snapshot.load(str(snaps[-1]))
+    t0, t1 = (int(p.stem.split("-")[1]) for p in (snaps[1], snaps[-1]))
+    totals = []
+    for p in snaps:
+        s = tracemalloc.Snapshot.load(str(p))
+        totals.append(
+            f"{int(p.stem.split('-')[1]) - t0:+d} s: "
+            f"{sum(st.size for st in s.statistics('filename')) / 2**20:.1f} MiB"
+        )
+    out = ["Python heap (tracemalloc, after gc.collect) per snapshot: " + ", ".join(totals), ""]
+    out += [f"Largest at the last snapshot (by line, top {top}):", ""]
+    out += [f"    {st}" for st in last.statistics("lineno")[:top]]
+    out += ["", f"Growth over {t1 - t0} s after warm-up (by line, top {top}):", ""]
+    out += [f"    {st}" for st in last.compare_to(first, "lineno")[:top]]
+    out += ["", "Growth by traceback (top 5):", ""]
+    for st in last.compare_to(first, "traceback")[:5]:
+        out.append(f"    {st.size_diff / 1024:+.1f} KiB in {st.count_diff:+d} blocks:")
+        out += [f"        {line}" for line in st.traceback.format()[-12:]]
+    return "\n".join(out) + "\n"
 
 
 _LIBC = ctypes.CDLL(None)  # loaded here, not in the forked child
@@ -943,8 +1014,8 @@ def per_interval(args: argparse.Namespace, soak: Soak, facts: LogFacts) -> str:
     t_run = soak.t_running - soak.t_start
     rows = [
         "| Slice (s after 'running') | Polls | 200s | daemon CPU % | other processes CPU %"
-        " | late p50 | p99 | max |",
-        "|---|---|---|---|---|---|---|---|",
+        " | late p50 | p99 | max | RSS at end (MB) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     k = 0
     while t_run + (k + 0.5) * width < soak.t_term - soak.t_start:
@@ -960,7 +1031,7 @@ def per_interval(args: argparse.Namespace, soak: Soak, facts: LogFacts) -> str:
             f"| {k * width:.0f}–{(k + 1) * width:.0f} | {len(ps)} | {n200} |"
             f" {cpu / wall * 100:.0f} | {others / wall * 100:.0f} | {_ms(pct(lates, 50))} |"
             f" {_ms(pct(lates, 99))} |"
-            f" {_ms(max(lates, default=math.nan))} |"
+            f" {_ms(max(lates, default=math.nan))} | {b.rss:.1f} |"
         )
         k += 1
     return "\n".join(rows)
@@ -1015,6 +1086,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--change-every", type=float, default=10.0, help="seconds between changes")
     ap.add_argument("--change-share", type=float, default=0.02, help="feeds changed each time")
     ap.add_argument("--hit-share", type=float, default=0.05, help="new items matching the rule")
+    ap.add_argument("--max-new", type=int, default=3, help="new items per change: 1..this")
+    ap.add_argument("--slow-hosts", type=int, default=0, help="hosts that answer late")
+    ap.add_argument("--slow-delay", type=float, default=8.0, help="seconds (--slow-hosts)")
+    ap.add_argument("--failing-hosts", type=int, default=0, help="hosts that answer 503")
     ap.add_argument("--gzip", action="store_true", help="serve gzip-compressed bodies")
     ap.add_argument("--hints", action="store_true", help="serve max-age=60 and RSS <ttl>30</ttl>")
     ap.add_argument("--console", action="store_true", help="console:// instead of the webhook")
@@ -1032,6 +1107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="log every garbage collection of the daemon (OUT/gc.log, via sitecustomize) and"
         " summarise the long ones (diagnostic: it costs a little CPU)",
+    )
+    ap.add_argument(
+        "--tracemalloc",
+        type=float,
+        default=None,
+        metavar="S",
+        help="trace the daemon's Python allocations from WW_SOAK_TM_AFTER (default 120) seconds"
+        " after its start (via sitecustomize) and snapshot them every S seconds into"
+        " OUT/tracemalloc; the report compares them (diagnostic: it costs CPU and memory, so"
+        " take RSS numbers from a run without it)",
     )
     ap.add_argument(
         "--py-spy-after",
@@ -1070,7 +1155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def soak_once(args: argparse.Namespace, argv: Sequence[str] | None, out: Path, work: Path) -> int:
     args.src_dir, args.code = code_under_test(args.rev, work)
-    args.gc_dir = gc_hook_dir(work, out / "gc.log") if args.gc_log else None
+    tm_dir = out / "tracemalloc" if args.tracemalloc else None
+    args.gc_dir = hook_dir(
+        work, out / "gc.log" if args.gc_log else None, tm_dir, args.tracemalloc or 0.0
+    )
     where = subprocess.run(
         [str(args.python), "-c", "import weightwatch; print(weightwatch.__file__)"],
         env=child_env(args.src_dir),
@@ -1127,6 +1215,8 @@ def soak_once(args: argparse.Namespace, argv: Sequence[str] | None, out: Path, w
         text += "\n" + gc_summary(out / "gc.log", facts)
     if args.py_spy and (out / "py-spy.txt").is_file():
         text += "\n" + py_spy_summary(out / "py-spy.txt")
+    if tm_dir is not None:
+        text += "\n" + tracemalloc_summary(tm_dir)
     (out / "report.md").write_text(text)
     (out / "alerts.txt").write_text("".join(t + "\n" for t in hook.titles))
     print(text)

@@ -17,6 +17,9 @@ because a daemon soak needs it and feedserver.py (built for one-shot cycles) doe
   ``<ttl>30</ttl>`` (30 minutes), which weightwatch honours by polling LESS often than a
   short interval (schedule.next_delay: hints only lengthen the wait), so a 30 s soak would
   poll most feeds once. ``--hints`` keeps them;
+* slow and failing hosts (``--slow-hosts K``: the last K hosts answer ``--slow-delay``
+  seconds late; ``--failing-hosts K``: the K hosts before those answer 503), for the
+  realistic mix of docs/capacity.md;
 * more addresses: host k is 127.0.0.(2+k) for k < 253, then 127.0.1.(2+k-253) (at most
   500 hosts, 127.0.0.2 … 127.0.1.254), feed i (1-based) on host (i-1) % hosts, all on one
   port when it is free.
@@ -92,13 +95,26 @@ class _SoakStats(_Stats):
         return json.dumps(d).encode()
 
 
-class _LoggingHTTP(_HTTP):
-    """feedserver's protocol, noting (arrival time, address, path) of every request."""
+_UNAVAILABLE = _answer("503 Service Unavailable", [("Content-Type", "text/plain")], 0)
 
-    def __init__(self, routes: dict, stats: _Stats, arrivals: list) -> None:
+
+class _LoggingHTTP(_HTTP):
+    """feedserver's protocol, noting (arrival time, address, path) of every request; the
+    addresses in ``slow`` answer ``slow_delay`` seconds late, those in ``failing`` 503."""
+
+    def __init__(
+        self,
+        routes: dict,
+        stats: _Stats,
+        arrivals: list,
+        slow: frozenset[str] = frozenset(),
+        slow_delay: float = 0.0,
+        failing: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__(routes, stats)
         self.arrivals = arrivals
         self.ip = ""
+        self.slow, self.slow_delay, self.failing = slow, slow_delay, failing
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -108,7 +124,19 @@ class _LoggingHTTP(_HTTP):
         first = head.split(b"\r\n", 1)[0].split(b" ")
         path = first[1].decode("latin-1") if len(first) > 1 else "?"
         self.arrivals.append((time.time(), self.ip, path))
+        if self.ip in self.failing:
+            self._send([_UNAVAILABLE], 503, 0, close=True)
+            return False
+        if self.ip in self.slow:
+            asyncio.get_running_loop().call_later(self.slow_delay, self._late, head)
+            return False  # clients do not pipeline: nothing else arrives meanwhile
         return super()._handle(head)
+
+    def _late(self, head: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        if super()._handle(head):
+            self.data_received(b"")  # a request that arrived meanwhile, if any
 
 
 class _SoakRoute(_Route):
@@ -282,9 +310,17 @@ async def serve(args: argparse.Namespace) -> None:
     hosts: list[tuple[str, int]] = []
     arrivals: list[tuple[float, str, str]] = []
 
+    slow = frozenset(host_ip(k) for k in range(args.hosts - args.slow_hosts, args.hosts))
+    failing = frozenset(
+        host_ip(k)
+        for k in range(
+            args.hosts - args.slow_hosts - args.failing_hosts, args.hosts - args.slow_hosts
+        )
+    )
+
     def proto() -> _HTTP:
-        if args.log_requests:
-            return _LoggingHTTP(routes, stats, arrivals)
+        if args.log_requests or slow or failing:
+            return _LoggingHTTP(routes, stats, arrivals, slow, args.slow_delay, failing)
         return _HTTP(routes, stats)
 
     for k in range(args.hosts):
@@ -373,6 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--max-new", type=int, default=3, help="new items per change: 1..this")
     ap.add_argument("--hit-share", type=float, default=0.05, help="new items that match")
     ap.add_argument("--lifetime", type=float, default=3600.0, help="seconds before it exits")
+    ap.add_argument("--slow-hosts", type=int, default=0, help="the last K hosts answer late")
+    ap.add_argument("--slow-delay", type=float, default=8.0, help="seconds (--slow-hosts)")
+    ap.add_argument(
+        "--failing-hosts", type=int, default=0, help="the K hosts before those answer 503"
+    )
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin hits EOF")
     ap.add_argument(
         "--log-requests",
@@ -384,6 +425,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error(f"--hosts must be 1..{MAX_HOSTS}")
     if args.max_new < 1:
         ap.error("--max-new must be ≥ 1")
+    if not 0 <= args.slow_hosts + args.failing_hosts <= args.hosts:
+        ap.error("--slow-hosts + --failing-hosts must be 0..--hosts")
     asyncio.run(serve(args))
     return 0
 

@@ -330,7 +330,9 @@ SETTINGS = Table(
         Key(
             "retention",
             "duration",
-            "How long each item's text is kept for explain and backtest (ids are kept for good).",
+            "How long each item's text is kept for explain and backtest. Item ids are kept "
+            "while the feed serves the item and at least 90 days (or this long) after: an item "
+            "a feed serves again after longer is new again (docs/capacity.md).",
             '"30d"',
             default=30 * 86400.0,
             min=86400.0,

@@ -147,8 +147,11 @@ def run_once(
         summary = CycleSummary()
         summary.sources = poll_sources(config, store, fetcher, now=now, backfill=backfill)
         summary.delivery = deliver_pending(config, store, now=now, timeout=config.settings.timeout)
-        store.prune_text(now() - timedelta(seconds=config.settings.retention))
-        summary.pending = store.counts()["pending"]
+        retention = timedelta(seconds=config.settings.retention)
+        store.prune_text(now() - retention)
+        window = timedelta(seconds=config.settings.dedup_window)
+        store.prune(now(), retention=retention, dedup_window=window)
+        summary.pending = store.pending_alerts()
         summary.duration = time.monotonic() - started
         return summary
     finally:

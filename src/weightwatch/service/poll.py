@@ -219,6 +219,7 @@ class Prepared:
     page_blocks: PageBlocks | None = None
     items_total: int = 0  # items in the feed (for the log)
     primed: bool = False  # first poll recorded without alerting
+    present: tuple[str, ...] | None = None  # a feed's 200: every item id in the document
 
 
 def store_poll(
@@ -313,6 +314,7 @@ def prepare_poll(
         page_blocks=PageBlocks(page.fingerprints, now - pagediff.WINDOW) if page else None,
         items_total=len(feed.items),
         primed=priming and not alerting,
+        present=None if page else tuple(i.id for i in feed.items),
     )
 
 
@@ -463,6 +465,7 @@ def _write_poll(
         state=p.update,
         notices=p.notices,
         page_blocks=p.page_blocks,
+        present=p.present,
     )
     alert_rows = sum(len(h.alerts) for h in new_hits)
     originals = sum(1 for h in new_hits if h.duplicate_of is None and h.duplicate_of_batch is None)

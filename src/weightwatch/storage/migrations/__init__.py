@@ -4,11 +4,11 @@ Frozen: a migration never changes once released (add a new one), and nothing her
 application code, so what an old database migrates to never depends on today's code.
 Migration 0005 backfills story features with its own frozen copy (``story_0005``).
 
-Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004),
-``items`` (0001), ``hits`` (0001), ``alerts`` (0001, rebuilt by 0004), ``page_blocks``
-(0003), ``url_health`` (0004), ``story_features`` and ``story_words`` (0005), ``meta``
-(0007); ``hits.related_*`` (0010); ``sources.body_hash``, ``unchanged_polls``,
-``last_unchanged`` (0011).
+Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004;
+``body_hash``, ``unchanged_polls``, ``last_unchanged`` 0011; ``last_document`` 0012),
+``items`` (0001; ``last_seen`` 0012), ``hits`` (0001; ``related_*`` 0010), ``alerts``
+(0001, rebuilt by 0004), ``page_blocks`` (0003), ``url_health`` (0004),
+``story_features`` and ``story_words`` (0005), ``meta`` (0007).
 """
 
 from __future__ import annotations
@@ -349,3 +349,17 @@ def _m0011_unchanged_bodies(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")
     db.execute("ALTER TABLE sources ADD COLUMN unchanged_polls INTEGER NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE sources ADD COLUMN last_unchanged TEXT")
+
+
+@migrations(name="0012_items_last_seen")
+def _m0012_items_last_seen(db: sqlite_utils.Database) -> None:
+    """Item ids are forgotten once long gone from their feed (``storage.prune``).
+
+    ``items.last_seen`` is when the item was last in a document its feed served (NULL for
+    rows from before this migration: their ``first_seen`` stands in); ``sources.
+    last_document`` is when the source's latest document (a 200) was read, so an item is in
+    that document exactly when its ``last_seen`` equals it. NULL until the next 200: a
+    source's items are not forgotten before it has one.
+    """
+    db.execute("ALTER TABLE items ADD COLUMN last_seen TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN last_document TEXT")
