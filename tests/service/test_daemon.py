@@ -261,7 +261,8 @@ def test_status_shows_each_source_while_the_daemon_runs(
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     rows = {s["name"]: s for s in data["sources"]}
-    assert rows["lab"]["result"] == "ok" and rows["lab"]["next_due"]
+    # A slow machine may have polled it again by now: 304 and a same-bytes 200 are healthy too.
+    assert rows["lab"]["result"] in ("ok", "not modified", "unchanged") and rows["lab"]["next_due"]
     assert rows["down"]["result"] == "error" and rows["down"]["consecutive_failures"] >= 1
     human = cli("status", "--config", str(path), timeout=30)
     assert "error 503" in human.stdout
