@@ -51,6 +51,7 @@ PURE = [
     "weightwatch.sources.urls",
     "weightwatch.sources.pagediff",
     "weightwatch.sources.discover",
+    "weightwatch.sources.opml",
 ]
 
 # Modules that still load a library through another one's import, until that work lands.
