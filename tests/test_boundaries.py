@@ -29,6 +29,7 @@ HEAVY = (
     "selectolax",
     "feedparser",
     "jinja2",
+    "tomlkit",
 )
 
 PURE = [
