@@ -222,3 +222,21 @@ def test_without_write_the_new_text_is_returned_and_the_file_untouched(tmp_path:
 )
 def test_the_user_is_told_how_to_apply_the_change(where: str, says: str) -> None:
     assert says in edit.how_to_apply(Path(where).expanduser())
+
+
+def test_an_edit_made_to_the_file_meanwhile_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, USER_FILE)
+    check = edit.parse
+
+    def edited_meanwhile(text: str, **kw: object) -> object:
+        path.write_text(USER_FILE + "# added by hand just now\n")
+        return check(text, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(edit, "parse", edited_meanwhile)
+    with pytest.raises(ConfigError) as info:
+        edit.add_sources(path, NEW, env=ENV)
+    assert "changed while weightwatch was editing it" in str(info.value)
+    assert path.read_text().endswith("# added by hand just now\n")
+    assert not list(tmp_path.glob(".config.toml.*"))

@@ -289,3 +289,11 @@ def test_feed_titles_never_leave_the_name_rules() -> None:
     assert len(set(names)) == len(names) == 9
     assert "x-0" not in names
     assert all(n[0].isalnum() and n == n.lower() for n in names)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((DATA / "hostile").glob("*.opml")), ids=lambda p: Path(p).stem
+)
+def test_every_hostile_file_in_the_test_data_is_refused(path: Path) -> None:
+    with pytest.raises(OpmlError):
+        opml.parse(path.read_bytes())

@@ -296,7 +296,9 @@ def plan(
             continue
         name = feed.title  # a title that is a valid name is kept (what `export` writes)
         if not _NAME_RE.match(name) or name in names:
-            name = source_name(feed.title, feed.url, names)
+            name = source_name(feed.title, feed.url)
+            if name in names:  # (source_name copies what it is given: only on a clash)
+                name = source_name(feed.title, feed.url, names)
         names.add(name)
         in_file[key] = name
         wanted = [*tags, *(tag_name(t) for t in feed.tags)]
