@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from weightwatch import config as config_mod
-from weightwatch.config import edit
+from weightwatch.config import edit, reading
 from weightwatch.errors import ConfigError
 from weightwatch.types import NewSource
 
@@ -228,13 +229,13 @@ def test_an_edit_made_to_the_file_meanwhile_is_not_overwritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write(tmp_path, USER_FILE)
-    check = edit.parse
 
-    def edited_meanwhile(text: str, **kw: object) -> object:
+    def edited_meanwhile(text: str, **kw: Any) -> config_mod.Config:
         path.write_text(USER_FILE + "# added by hand just now\n")
-        return check(text, **kw)  # type: ignore[arg-type]
+        return reading.parse(text, **kw)
 
-    monkeypatch.setattr(edit, "parse", edited_meanwhile)
+    # The hand edit lands while the new file is being checked, before it is written.
+    monkeypatch.setattr("weightwatch.config.edit.parse", edited_meanwhile)
     with pytest.raises(ConfigError) as info:
         edit.add_sources(path, NEW, env=ENV)
     assert "changed while weightwatch was editing it" in str(info.value)
