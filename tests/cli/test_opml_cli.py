@@ -308,3 +308,22 @@ def test_add_says_so_when_a_page_has_no_feed_or_cannot_be_fetched(
     assert main(["add", http_server.url("/missing"), "-c", str(config)]) == 1
     assert "could not fetch" in capsys.readouterr().err
     assert config.read_text() == ""
+
+
+def test_feeds_the_checker_refuses_are_skipped_with_its_reason_and_the_rest_added(
+    tmp_path: Path, env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(USER_FILE)
+    export = tmp_path / "odd.opml"
+    export.write_text(
+        '<opml version="2.0"><body>'
+        '<outline text="Spaced" xmlUrl="https://s.example/my feed.xml"/>'
+        '<outline text="Fine" xmlUrl="https://fine.example/feed"/>'
+        "</body></opml>"
+    )
+    assert main(["import", str(export), "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "skipped spaced: url: contains spaces; write them as %20" in out
+    assert "Added 1 source(s) (1 skipped)" in out
+    assert [s.name for s in config_mod.load(config).sources] == ["openai", "fine"]

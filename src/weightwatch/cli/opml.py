@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,25 +101,38 @@ def run_import(args: argparse.Namespace, config_path: Path) -> int:
         print(f"weightwatch import: {name} {exc}\nNothing was written.", file=sys.stderr)
         return EX_DATAERR
     old, _ = edit.read_text(config_path)
-    plan = opml.plan(document.feeds, configured=edit.configured_sources(old), tags=tags)
-    for text, why in document.skipped:
-        print(f"  skipped {text}: {why}")
-    for text, why in plan.skipped:
-        print(f"  skipped {text}: {why}")
-    total = len(document.feeds)
-    if not plan.added:
-        print(f"Nothing to add: the file lists {total} feed(s), none of them new.")
-        return 0
+    configured = edit.configured_sources(old)
+    plan = opml.plan(document.feeds, configured=configured, tags=tags)
+    added = list(plan.added)
+    refused_feeds: list[tuple[str, str]] = []
     try:
-        result = edit.add_sources(config_path, plan.added, write=not args.dry_run)
+        result = None
+        for _ in range(2):  # once more without the feeds the checker refused, if only those
+            if not added:
+                break
+            try:
+                result = edit.add_sources(config_path, added, write=not args.dry_run)
+                break
+            except ConfigError as exc:
+                bad = _new_sources_at_fault(exc, len(configured), len(added))
+                if bad is None or refused_feeds:
+                    raise
+                refused_feeds = [(added[i].name, why) for i, why in sorted(bad.items())]
+                added = [s for i, s in enumerate(added) if i not in bad]
     except ConfigError as exc:
         refused(exc)
         return 78
-    for source in plan.added:
+    for text, why in [*document.skipped, *plan.skipped, *refused_feeds]:
+        print(f"  skipped {text}: {why}")
+    if result is None:
+        total = len(document.feeds)
+        print(f"Nothing to add: the file lists {total} feed(s), none of them new and valid.")
+        return 0
+    for source in added:
         tagged = f"  [{', '.join(source.tags)}]" if source.tags else ""
         print(f"  + {source.name}  {source.url}{tagged}")
-    count = len(plan.added)
-    skipped = len(plan.skipped)
+    count = len(added)
+    skipped = len(plan.skipped) + len(refused_feeds)
     counts = f"{count} source(s)" + (f" ({skipped} skipped)" if skipped else "")
     if args.dry_run:
         print(f"Would add {counts} to {result.path}; nothing was written (--dry-run).")
@@ -128,6 +142,18 @@ def run_import(args: argparse.Namespace, config_path: Path) -> int:
     print(f"Added {counts} to {result.path}{made}; it passes `weightwatch check`.{kept}")
     print(edit.how_to_apply(result.path))
     return 0
+
+
+def _new_sources_at_fault(exc: ConfigError, first: int, count: int) -> dict[int, str] | None:
+    """{index in the new sources: why} when every problem is in one of them, else None."""
+    bad: dict[int, str] = {}
+    for problem in exc.problems:
+        match = re.match(r"source\[(\d+)\]", problem.path)
+        index = int(match.group(1)) - first if match else -1
+        if not 0 <= index < count:
+            return None
+        bad.setdefault(index, f"{problem.path.split('.', 1)[-1]}: {problem.message}")
+    return bad or None
 
 
 def run_export(args: argparse.Namespace, config_path: Path) -> int:
