@@ -125,6 +125,7 @@ def _choose(found: list[Offer], pick: int | None, ask: Callable[[str], str] | No
         if answer.isdigit() and 1 <= int(answer) <= len(found):
             return found[int(answer) - 1]
         if not answer:
+            print("Nothing added.")
             return None
         print(f"Type a number from 1 to {len(found)}, or press Enter to stop.")
 

@@ -23,7 +23,7 @@ def tag_list(values: list[str] | None) -> list[str]:
         for tag in (t.strip() for t in value.split(",")):
             if not tag:
                 continue
-            if tag_name(tag) != tag:
+            if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", tag):  # config.check's name rule
                 suggestion = tag_name(tag)
                 hint = f'; try "{suggestion}"' if suggestion else ""
                 raise argparse.ArgumentTypeError(
