@@ -29,6 +29,7 @@ HEAVY = (
     "selectolax",
     "feedparser",
     "jinja2",
+    "tomlkit",
 )
 
 PURE = [
@@ -51,6 +52,7 @@ PURE = [
     "weightwatch.sources.urls",
     "weightwatch.sources.pagediff",
     "weightwatch.sources.discover",
+    "weightwatch.sources.opml",
 ]
 
 # Modules that still load a library through another one's import, until that work lands.

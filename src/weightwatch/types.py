@@ -351,3 +351,18 @@ class CycleSummary:
         for error in self.delivery.errors:
             lines.append(f"  alert not delivered: {error}")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSource:
+    """A ``[[source]]`` table to add to the config file (``config.edit.add_sources``).
+
+    Literal values, as a user would type them: ``url`` is written so that it stays this
+    exact text (a ``$`` in it is not the start of a ``${VAR}``); ``interval`` is a duration
+    as written (``"1h"``), ``""`` to leave the source on ``settings.interval``.
+    """
+
+    name: str
+    url: str
+    tags: tuple[str, ...] = ()
+    interval: str = ""

@@ -208,6 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=20.0, metavar="SECONDS", help="per fetch (default 20)"
     )
 
+    from weightwatch.cli import add as add_cli
+    from weightwatch.cli import opml as opml_cli
+
+    opml_cli.add_arguments(sub)
+    add_cli.add_arguments(sub)
+    for name in ("import", "export", "add"):
+        _config_arg(sub.choices[name])
+
     sub.add_parser(
         "demo",
         help="see weightwatch work on bundled sample feeds (no internet needed)",
@@ -259,6 +267,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from weightwatch.service.discover import run as run_discover
 
             return run_discover(args.url, sys.stdout, check=not args.no_check, timeout=args.timeout)
+        if args.command in ("import", "export", "add"):
+            from weightwatch.cli import add as add_cli
+            from weightwatch.cli import opml as opml_cli
+            from weightwatch.cli.locate import config_path
+
+            path = config_path(args)
+            if args.command == "add":
+                return add_cli.run_add(args, path)
+            run = opml_cli.run_import if args.command == "import" else opml_cli.run_export
+            return run(args, path)
         if args.command == "demo":
             from weightwatch.service.demo import run_demo
 

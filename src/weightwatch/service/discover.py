@@ -144,3 +144,58 @@ def _report(
 def _items(feed: FeedResult) -> str:
     count = len(feed.items)
     return f"{count} item" + ("" if count == 1 else "s")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A feed a page offers, fetched and read (``weightwatch add``)."""
+
+    url: str
+    title: str  # the feed's own title, else the page's label for it
+    kind: str  # "RSS", "Atom", ...
+    origin: str  # "the URL itself", "advertised by the page", "linked from the page", a platform
+    items: int
+
+
+def offers(
+    url: str, *, timeout: float = DEFAULT_TIMEOUT, user_agent: str | None = None
+) -> list[Offer]:
+    """The feeds at ``url`` (itself, or the ones its page offers that read as feeds).
+
+    SourceError when the page cannot be fetched; an empty list when it offers no feed.
+    """
+    fetcher = Fetcher(timeout=timeout, max_body=DEFAULT_MAX_BODY, user_agent=user_agent)
+    try:
+        response = fetcher.fetch(url, source="discover")
+        try:
+            feed = _parser.parse(
+                response.body,
+                source="",
+                url=response.url,
+                now=datetime.now(UTC),
+                headers=response.headers,
+            )
+        except ParseError:
+            feed = None
+        if feed is not None:
+            kind = _KIND_NAMES.get(feed.kind, feed.kind)
+            return [Offer(url, feed.title or "", kind, "the URL itself", len(feed.items))]
+        text = discover.decode(response.body, response.headers)
+        found: list[Offer] = []
+        for candidate in discover.find_feeds(text, response.url)[:MAX_CHECKED]:
+            got, _ = _try_feed(fetcher, candidate.url)
+            if got is None:
+                continue
+            origin = {"advertised": "advertised by the page", "linked": "linked from the page"}
+            found.append(
+                Offer(
+                    candidate.url,
+                    got.title or candidate.title,
+                    _KIND_NAMES.get(got.kind, got.kind),
+                    origin.get(candidate.origin, candidate.origin),
+                    len(got.items),
+                )
+            )
+        return found
+    finally:
+        fetcher.close()
