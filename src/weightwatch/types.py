@@ -90,6 +90,9 @@ class SourceState:
     next_due: datetime | None = None
     health: str = "ok"
     last_new_item: datetime | None = None
+    item_times: tuple[float, ...] = ()  # recent item publish times, unix s (schedule.Model)
+    interval: float | None = None  # the wait the scheduler chose last (seconds)
+    interval_reason: str | None = None  # and why, for ``status``
 
 
 @dataclass(frozen=True)

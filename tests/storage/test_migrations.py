@@ -66,7 +66,8 @@ def test_a_database_of_migration_0004_migrates_and_keeps_its_data(tmp_path: Path
     storage = Storage(path)
     try:
         applied = [m.name for m in migrations.applied(storage.db)]
-        assert applied[-3:] == ["0005_story_index", "0006_items_retention", "0007_url_salt"]
+        assert applied[4:7] == ["0005_story_index", "0006_items_retention", "0007_url_salt"]
+        assert "0013_sources_item_times" in applied
         state = storage.source_state("a")
         assert state is not None and state.primed and state.last_status == "ok"
         assert storage.counts() == {"items": 1, "hits": 1, "pending": 1, "sent": 0, "failed": 0}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,9 @@ def source_state(row: dict[str, Any]) -> SourceState:
         next_due=from_iso(row.get("next_due")),
         health=row.get("health") or "ok",
         last_new_item=from_iso(row.get("last_new_item")),
+        item_times=tuple(float(t) for t in json.loads(row.get("item_times") or "[]")),
+        interval=row.get("interval"),
+        interval_reason=row.get("interval_reason"),
     )
 
 

@@ -7,7 +7,7 @@ Migration 0005 backfills story features with its own frozen copy (``story_0005``
 Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004),
 ``items`` (0001), ``hits`` (0001), ``alerts`` (0001, rebuilt by 0004), ``page_blocks``
 (0003), ``url_health`` (0004), ``story_features`` and ``story_words`` (0005), ``meta``
-(0007).
+(0007); ``sources.item_times``, ``interval``, ``interval_reason`` (0013).
 """
 
 from __future__ import annotations
@@ -273,3 +273,13 @@ def _m0007_url_salt(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("INSERT INTO meta (id, url_salt) VALUES (1, ?)", [secrets.token_bytes(32)])
+
+
+@migrations(name="0013_sources_item_times")
+def _m0013_sources_item_times(db: sqlite_utils.Database) -> None:
+    """Adaptive polling survives restarts: each source's recent item publish times (a JSON
+    array of unix seconds, bounded by ``sources.schedule.HISTORY``) and the interval the
+    scheduler chose last with its reason (for ``status``)."""
+    db.execute("ALTER TABLE sources ADD COLUMN item_times TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN interval REAL")
+    db.execute("ALTER TABLE sources ADD COLUMN interval_reason TEXT")
