@@ -346,6 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--png", type=Path, default=None, help="write the plot here")
     ap.add_argument("--no-half", action="store_true", help="skip weightwatch at half budget")
+    ap.add_argument("--only", default="", help="comma-separated policies to run (default: all)")
+    ap.add_argument(
+        "--versus",
+        action="store_true",
+        help="also weightwatch at the requests Miniflux and CommaFeed made (weightwatch@NAME)",
+    )
     args = ap.parse_args(argv)
 
     ids, times = load(args.items, args.sources)
@@ -371,9 +377,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs["weightwatch_half"] = lambda: run_weightwatch(
             times, start, stop, 2 * args.budget, args.seed
         )
+    if args.only:
+        runs = {k: v for k, v in runs.items() if k in args.only.split(",")}
     rows: dict[str, dict[str, float]] = {}
     missed: dict[str, int] = {}
     over: list[str] = []
+    if args.versus:
+        for rival in ("miniflux", "commafeed"):
+            runs[f"weightwatch@{rival}"] = lambda rival=rival: run_weightwatch(  # type: ignore[misc]
+                times, start, stop, n * (stop - start) / rows[rival]["requests"], args.seed
+            )
     for name, run in runs.items():
         t0 = time.perf_counter()
         r = run()
@@ -381,7 +394,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         missed[name] = r.missed
         if name != "oracle" and r.requests > budget_requests:
             over.append(name)
-        print(f"  {name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"  {name}: {time.perf_counter() - t0:.1f} s {json.dumps(rows[name])}",
+            file=sys.stderr,
+            flush=True,
+        )
     print(table(rows, missed, budget_requests))
     if over:
         print(f"Over the budget: {', '.join(over)}.")
