@@ -129,6 +129,7 @@ def case(name: str, model: schedule.Model, expected: tuple[float, float], **kw: 
     [
         case("a busy feed is polled more often than the budget interval", BUSY, (2 * M, 10 * M)),
         case("a quiet feed backs off to max_interval", QUIET, (60 * M, 60 * M)),
+        case("jitter never takes a wait past max_interval", QUIET, (60 * M, 60 * M), rand=0.999),
         case("a feed with no history waits at most max_interval", SILENT, (2 * M, 60 * M)),
         case("never shorter than min_interval", BUSY, (2 * M, 2 * M), scale=1e-6),
         case("max gap respected however quiet", SILENT, (60 * M, 60 * M), scale=1e12),

@@ -286,7 +286,8 @@ def plan(
     ``bounds``; then failures back off (as ``next_delay``) and server hints (Retry-After,
     Cache-Control max-age, RSS ttl) may lengthen the wait, up to ``HINT_CAP`` or the
     interval if that is longer. ``rand`` in [0, 1) chooses a jitter of up to ``JITTER`` of
-    the wait (``JITTER_MAX`` s), added to it; with ``promise`` (a source's own interval:
+    the wait (``JITTER_MAX`` s), added to it (an adaptive wait stays within
+    ``max_interval``); with ``promise`` (a source's own interval:
     "at least this often") it is taken off an interval instead, so it is never exceeded
     unless failures or the server lengthen the wait. Without ``promise`` an interval is
     ``settings.interval`` under ``schedule = "fixed"``: exactly ``next_delay``."""
@@ -311,4 +312,6 @@ def plan(
     jitter = min(wait * JITTER, JITTER_MAX) * rand
     if promise and interval is not None and wait <= interval:
         return Plan(float(wait - jitter), reason)  # a promise: early, never late
+    if interval is None and wait <= bounds.max_interval:
+        return Plan(float(min(wait + jitter, bounds.max_interval)), reason)  # the max gap
     return Plan(float(wait + jitter), reason)
