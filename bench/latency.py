@@ -272,7 +272,7 @@ def run_weightwatch(
     """The daemon's own ``schedule.plan``, learned online, with the global scale refreshed
     every ``RESCALE_EVERY`` from every source's current rate (as the daemon does)."""
     rng = random.Random(seed)
-    bounds = schedule.Bounds(budget=budget)
+    bounds = schedule.bounds(budget, schedule.MIN_INTERVAL, schedule.MAX_INTERVAL)
     models = [schedule.EMPTY] * len(times)
     scale = [schedule.scale_for([schedule.rate(m, start) for m in models], bounds)]
     plan = schedule.plan
@@ -383,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     missed: dict[str, int] = {}
     over: list[str] = []
     if args.versus:
-        for rival in ("miniflux", "commafeed"):
+        for rival in [r for r in ("miniflux", "commafeed") if r in runs]:
             runs[f"weightwatch@{rival}"] = lambda rival=rival: run_weightwatch(  # type: ignore[misc]
                 times, start, stop, n * (stop - start) / rows[rival]["requests"], args.seed
             )
