@@ -63,6 +63,8 @@ VISIBLE = 20  # a feed shows its latest 20 items
 TAIL = 3600.0  # polling goes on this long after the last item
 RESCALE_EVERY = 3 * 3600.0  # weightwatch: the global scale is recomputed this often
 MIN = 60.0
+# --versus: weightwatch within the rival's own bounds, at the rival's number of requests
+RIVAL_BOUNDS = {"miniflux": (5 * MIN, 24 * 3600.0), "commafeed": (5 * MIN, 3600.0)}
 
 
 def parse_budget(text: str) -> float:
@@ -267,12 +269,18 @@ def run_commafeed(times: list[list[float]], start: float, stop: float, seed: int
 
 
 def run_weightwatch(
-    times: list[list[float]], start: float, stop: float, budget: float, seed: int
+    times: list[list[float]],
+    start: float,
+    stop: float,
+    budget: float,
+    seed: int,
+    lo: float = schedule.MIN_INTERVAL,
+    hi: float = schedule.MAX_INTERVAL,
 ) -> Result:
     """The daemon's own ``schedule.plan``, learned online, with the global scale refreshed
     every ``RESCALE_EVERY`` from every source's current rate (as the daemon does)."""
     rng = random.Random(seed)
-    bounds = schedule.bounds(budget, schedule.MIN_INTERVAL, schedule.MAX_INTERVAL)
+    bounds = schedule.bounds(budget, lo, hi)
     models = [schedule.EMPTY] * len(times)
     scale = [schedule.scale_for([schedule.rate(m, start) for m in models], bounds)]
     plan = schedule.plan
@@ -385,7 +393,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.versus:
         for rival in [r for r in ("miniflux", "commafeed") if r in runs]:
             runs[f"weightwatch@{rival}"] = lambda rival=rival: run_weightwatch(  # type: ignore[misc]
-                times, start, stop, n * (stop - start) / rows[rival]["requests"], args.seed
+                times,
+                start,
+                stop,
+                n * (stop - start) / rows[rival]["requests"],
+                args.seed,
+                *RIVAL_BOUNDS[rival],
             )
     for name, run in runs.items():
         t0 = time.perf_counter()
