@@ -368,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start, stop = first_item, last_item + TAIL
     days = (stop - start) / 86400
     n = len(ids)
-    budget_requests = int(n * (stop - start) / args.budget)
+    budget_requests = int(n * (stop - start) / args.budget) + n  # fixed: one at each start
     print(
         f"{n} sources, {sum(map(len, times)):,} items, {days:.1f} days; budget: fixed every"
         f" {args.budget / MIN:g} min = {budget_requests:,} requests",
