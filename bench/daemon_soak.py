@@ -225,6 +225,7 @@ def write_config(path: Path, args: argparse.Namespace, hosts: list, db: Path, ho
         f'interval = "{args.interval:g}s"',
         'timeout = "10s"',
         f"workers = {args.workers}",
+        *schedule_settings(args),
         "",
         "[channels]",
         f'hook = "{channel}"',
@@ -247,6 +248,17 @@ def write_config(path: Path, args: argparse.Namespace, hosts: list, db: Path, ho
         "",
     ]
     path.write_text("\n".join(lines))
+
+
+def schedule_settings(args: argparse.Namespace) -> list[str]:
+    """settings.schedule (issue 15): "fixed" by default, which this soak's accounting
+    (polls per source, gaps against interval × 1.05) assumes; ``--schedule adaptive`` runs
+    the adaptive default with min_interval 5 s and max_interval 4 × the interval, where only
+    the total number of polls (the budget: sources × duration / interval) is comparable."""
+    lines = [f'schedule = "{args.schedule}"']
+    if args.schedule == "adaptive":
+        lines += ['min_interval = "5s"', f'max_interval = "{4 * args.interval:g}s"']
+    return lines
 
 
 GC_HOOK = """\
@@ -1081,6 +1093,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="K",
         help="put sources 1..K on ONE host (the rest on the others): more than interval/1 s"
         " sources on a host cannot all be polled on time; does that delay other hosts?",
+    )
+    ap.add_argument(
+        "--schedule",
+        choices=("fixed", "adaptive"),
+        default="fixed",
+        help="settings.schedule (default fixed: the per-source accounting assumes it)",
     )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--change-every", type=float, default=10.0, help="seconds between changes")

@@ -93,6 +93,9 @@ class SourceState:
     body_hash: str | None = None  # of the last 200's decoded body (``poll.body_hash``)
     unchanged_polls: int = 0  # 200s whose body was that one again: not parsed
     last_unchanged: datetime | None = None
+    item_times: tuple[float, ...] = ()  # recent item publish times, unix s (schedule.Model)
+    interval: float | None = None  # the wait the scheduler chose last (seconds)
+    interval_reason: str | None = None  # and why, for ``status``
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,142 @@ def test_first_run_of_an_overdue_source_is_within_its_interval() -> None:
 def test_first_run_with_a_long_interval_still_starts_within_15_minutes() -> None:
     when = first_run("a", 86400.0, None, NOW)
     assert when < NOW + timedelta(minutes=15)
+
+
+# --- adaptive polling (schedule.plan) -------------------------------------------------------
+
+H = 3600.0
+DAY = 86400.0
+T0 = 1_700_000_000.0  # a fixed "now" in unix seconds
+BOUNDS = schedule.Bounds(budget=15 * M, min_interval=2 * M, max_interval=60 * M)
+
+
+def every(gap: float, count: int, end: float = T0) -> list[float]:
+    """``count`` publish times ``gap`` apart, the last at ``end``."""
+    return [end - gap * k for k in range(count)]
+
+
+def model_of(times: list[float], now: float = T0) -> schedule.Model:
+    return schedule.learn(schedule.EMPTY, times, now)
+
+
+BUSY = model_of(every(10 * M, 200))  # an item every 10 minutes
+QUIET = model_of(every(7 * DAY, 3))  # one a week
+SILENT = schedule.EMPTY
+# A scale shared by a busy, a quiet and a silent source, as the daemon computes it.
+SCALE = schedule.scale_for([schedule.rate(m, T0) for m in (BUSY, QUIET, SILENT)], BOUNDS)
+
+
+def case(name: str, model: schedule.Model, expected: tuple[float, float], **kw: object) -> object:
+    """One row: ``plan(model, T0, **kw)`` waits between expected[0] and expected[1] s."""
+    return pytest.param(model, kw, expected, id=name)
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "expected"),
+    [
+        case("a busy feed is polled more often than the budget interval", BUSY, (2 * M, 10 * M)),
+        case("a quiet feed backs off to max_interval", QUIET, (60 * M, 60 * M)),
+        case("jitter never takes a wait past max_interval", QUIET, (60 * M, 60 * M), rand=0.999),
+        case("a feed with no history waits at most max_interval", SILENT, (2 * M, 60 * M)),
+        case("never shorter than min_interval", BUSY, (2 * M, 2 * M), scale=1e-6),
+        case("max gap respected however quiet", SILENT, (60 * M, 60 * M), scale=1e12),
+        case(
+            "Retry-After is honoured beyond max_interval", BUSY, (2 * H, 2 * H), retry_after=2 * H
+        ),
+        case("Cache-Control max-age is honoured", QUIET, (3 * H, 3 * H), max_age=3 * H),
+        case("RSS ttl is honoured", BUSY, (90 * M, 90 * M), ttl=90 * M),
+        case("a hint shorter than the plan does not shorten it", QUIET, (60 * M, 60 * M), ttl=60.0),
+        case("hints are capped at HINT_CAP", QUIET, (HINT_CAP, HINT_CAP), max_age=30 * DAY),
+        case("an explicit interval is a promise", QUIET, (5 * M, 5 * M), interval=5 * M),
+        case(
+            "an explicit interval's jitter is taken off, never added",
+            QUIET,
+            (5 * M - 15.0, 5 * M - 14.0),
+            interval=5 * M,
+            rand=0.999,
+        ),
+        case(
+            "a fixed settings.interval jitters as next_delay",
+            QUIET,
+            (15 * M + 44.0, 15 * M + 45.0),
+            interval=15 * M,
+            promise=False,
+            rand=0.999,
+        ),
+        case(
+            "a server may still lengthen an explicit interval",
+            BUSY,
+            (H, H),
+            interval=5 * M,
+            retry_after=H,
+        ),
+        case("failures back off", BUSY, (4 * 2 * M, 4 * 10 * M), failures=3),
+    ],
+)
+def test_plan(
+    model: schedule.Model, kwargs: dict[str, object], expected: tuple[float, float]
+) -> None:
+    args: dict[str, object] = {"scale": SCALE, "bounds": BOUNDS, **kwargs}
+    delay = schedule.plan(model, T0, **args).delay  # type: ignore[arg-type]
+    assert expected[0] - 1e-6 <= delay <= expected[1] + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({}, "adaptive"),
+        ({"interval": 5 * M}, "its own interval"),
+        ({"retry_after": 2 * H}, "Retry-After"),
+        ({"max_age": 2 * H}, "max-age"),
+        ({"failures": 4}, "failures"),
+    ],
+)
+def test_plan_says_why(kwargs: dict[str, float], words: str) -> None:
+    assert words in schedule.plan(BUSY, T0, scale=SCALE, bounds=BOUNDS, **kwargs).reason  # type: ignore[arg-type]
+
+
+def test_a_busy_feed_speeds_up_as_it_gets_busier() -> None:
+    calm = model_of(every(2 * H, 100))
+    delays = [schedule.plan(m, T0, scale=SCALE, bounds=BOUNDS).delay for m in (calm, BUSY)]
+    assert delays[1] < delays[0]
+
+
+def test_a_feed_that_goes_quiet_backs_off() -> None:
+    later = T0 + 20 * DAY  # nothing new for 20 days
+    before = schedule.plan(BUSY, T0, scale=SCALE, bounds=BOUNDS).delay
+    after = schedule.plan(BUSY, later, scale=SCALE, bounds=BOUNDS).delay
+    assert after > 2 * before
+
+
+def test_hours_without_items_get_longer_waits_than_busy_hours() -> None:
+    # Items only from 09:00 to 17:00 UTC, every 20 minutes, for four weeks.
+    day0 = T0 - T0 % DAY
+    times = [day0 - d * DAY + 9 * H + k * 20 * M for d in range(28) for k in range(24)]
+    model = model_of(times, day0 + 17 * H)
+    work = schedule.plan(model, day0 + 10 * H, scale=SCALE, bounds=BOUNDS).delay
+    night = schedule.plan(model, day0 + 1 * H, scale=SCALE, bounds=BOUNDS).delay
+    assert night > 2 * work
+
+
+def test_learning_keeps_the_latest_history_times_sorted_and_clamped_to_now() -> None:
+    model = schedule.learn(schedule.EMPTY, [T0 + 999.0, *every(M, schedule.HISTORY + 10)], T0)
+    assert len(model.times) == schedule.HISTORY
+    assert list(model.times) == sorted(model.times)
+    assert model.times[-1] == T0
+    assert schedule.learn(model, [T0], T0) is model  # nothing new: the same model
+
+
+@pytest.mark.parametrize("budget", [5 * M, 15 * M, 30 * M])
+def test_the_scale_never_spends_more_than_the_budget_over_a_week(budget: float) -> None:
+    bounds = schedule.Bounds(budget=budget, min_interval=2 * M, max_interval=60 * M)
+    day0 = T0 - T0 % DAY
+    office = [day0 - d * DAY + 9 * H + k * 20 * M for d in range(28) for k in range(24)]
+    models = [model_of(every(gap, 100)) for gap in (M, 5 * M, H, DAY, 7 * DAY)]
+    models += [model_of(office), SILENT, SILENT, SILENT, SILENT]
+    scale = schedule.scale_for([schedule.rate(m, T0) for m in models], bounds)
+    hours = [T0 + k * 600.0 for k in range(7 * 24 * 6)]  # every 10 minutes for a week
+    polls_per_s = sum(
+        1 / schedule.plan(m, t, scale=scale, bounds=bounds).delay for m in models for t in hours
+    ) / len(hours)
+    assert polls_per_s <= len(models) / budget

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from weightwatch.config import Config
+from weightwatch.config.units import format_duration
 
 
 def source_rows(
@@ -20,6 +21,9 @@ def source_rows(
                 "name": source.name,
                 "url": source.url,
                 "interval": source.interval,
+                "schedule": source.schedule,
+                "current_interval": row.get("interval"),
+                "interval_reason": row.get("interval_reason") or _unplanned(source.schedule),
                 "last_poll": row.get("last_poll"),
                 "last_ok": row.get("last_ok"),
                 "result": row.get("last_status") or "never polled",
@@ -38,6 +42,17 @@ def source_rows(
     return {"sources": sources, "alerts": counts}
 
 
+def _unplanned(kind: str) -> str:
+    return {"own": "its own interval", "fixed": "settings.interval"}.get(kind, "adaptive")
+
+
+def _interval(s: dict[str, Any]) -> str:
+    current = s["current_interval"]
+    if current is None:
+        current = s["interval"]
+    return format_duration(round(current))
+
+
 def _short_time(value: str | None) -> str:
     if not value:
         return "-"
@@ -45,7 +60,18 @@ def _short_time(value: str | None) -> str:
 
 
 def render_status(data: dict[str, Any]) -> str:
-    rows = [("SOURCE", "LAST POLL (UTC)", "RESULT", "NEXT DUE (UTC)", "FAILS", "ALERTS P/F")]
+    rows = [
+        (
+            "SOURCE",
+            "LAST POLL (UTC)",
+            "RESULT",
+            "NEXT DUE (UTC)",
+            "FAILS",
+            "ALERTS P/F",
+            "INTERVAL",
+            "WHY",
+        )
+    ]
     for s in data["sources"]:
         result = s["result"]
         if s["http_status"] and result == "error":
@@ -58,6 +84,8 @@ def render_status(data: dict[str, Any]) -> str:
                 _short_time(s["waiting_until"] or s["next_due"]),
                 str(s["consecutive_failures"]),
                 f"{s['alerts_pending']}/{s['alerts_failed']}",
+                _interval(s),
+                s["interval_reason"],
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

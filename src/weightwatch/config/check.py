@@ -483,6 +483,15 @@ class Checker:
         self.unknown_keys(raw, SETTINGS, "settings")
         values = self.values(raw, SETTINGS, "settings")
         values.setdefault("database", default_database_path(self.env, config_path=self.path))
+        low = values.get("min_interval", SETTINGS["min_interval"].default)
+        high = values.get("max_interval", SETTINGS["max_interval"].default)
+        if low > high:
+            self.add(
+                "settings.min_interval",
+                f"is {SETTINGS['min_interval'].toml(low)} but settings.max_interval is "
+                f"{SETTINGS['max_interval'].toml(high)}; the shortest wait between two polls "
+                "cannot be longer than the longest",
+            )
         return Settings(**values)
 
     # ----------------------------------------------------------------- [channels]
@@ -571,7 +580,11 @@ class Checker:
             name = self.name(raw, path, names, "source", SOURCE["name"].example, typos)
             url = self._feed_url(raw, path, urls, typos)
             values = self.values(raw, SOURCE, path, skip=("name", "url"))
-            values.setdefault("interval", settings.interval)
+            if "interval" in values:
+                values["schedule"] = "own"
+            else:
+                values["interval"] = settings.interval
+                values["schedule"] = settings.schedule
             tags_seen.update(values.get("tags", ()))
             if name is not None and url is not None and len(self.problems) == count:
                 sources.append(Source(name=name, url=url, **values))

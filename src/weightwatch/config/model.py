@@ -47,7 +47,10 @@ ON_UPDATE = RULE["on_update"].values
 @dataclass(frozen=True)
 class Settings:
     database: Path
-    interval: float = DEFAULT_INTERVAL  # seconds
+    interval: float = DEFAULT_INTERVAL  # seconds; the budget of adaptive sources
+    schedule: str = SETTINGS["schedule"].default  # "adaptive" | "fixed" (sources.schedule)
+    min_interval: float = SETTINGS["min_interval"].default  # adaptive: bounds of one wait
+    max_interval: float = SETTINGS["max_interval"].default
     timeout: float = DEFAULT_TIMEOUT  # seconds, total for one fetch
     max_body: int = DEFAULT_MAX_BODY  # bytes after decompression
     workers: int = DEFAULT_WORKERS  # concurrent fetches (never two to one host)
@@ -83,6 +86,9 @@ class Source:
     selector: str | None = SOURCE["selector"].default  # page: the CSS selector watched
     ignore: tuple[str, ...] = SOURCE["ignore"].default  # page: selectors, /patterns/ left out
     prefer_feed: bool = SOURCE["prefer_feed"].default  # page: switch to the advertised feed
+    # "own": its own interval, a promise (polled at least that often); "adaptive" or "fixed":
+    # none of its own, so settings.schedule decides (``sources.schedule.plan``)
+    schedule: str = "fixed"
 
 
 @dataclass(frozen=True)

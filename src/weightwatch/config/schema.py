@@ -186,9 +186,47 @@ SETTINGS = Table(
         Key(
             "interval",
             "duration",
-            "How often each source is polled unless it sets its own interval.",
+            "The request budget of the sources without their own interval: together they "
+            "make no more requests than polling each this often. With schedule = "
+            '"adaptive" the requests go where items arrive; with "fixed" each such source '
+            "is polled exactly this often.",
             '"15m"',
             default=15 * 60.0,
+            min=5.0,
+            max=30 * 86400.0,
+            why_max="a source polled less often than monthly is not being watched",
+            why=" so that sites are not polled too often",
+        ),
+        Key(
+            "schedule",
+            "choice",
+            'How sources without their own interval are polled: "adaptive" spends the '
+            "budget of settings.interval where items arrive (often for busy feeds, at the "
+            "hours they publish; rarely for quiet ones), each source between min_interval "
+            'and max_interval; "fixed" polls each every settings.interval. A source\'s own '
+            "interval is always kept as a promise (polled at least that often).",
+            '"fixed"',
+            default="adaptive",
+            values=("adaptive", "fixed"),
+        ),
+        Key(
+            "min_interval",
+            "duration",
+            'With schedule = "adaptive": the shortest wait between two polls of a source.',
+            '"5m"',
+            default=120.0,
+            min=5.0,
+            max=86400.0,
+            why_max="a shorter max_interval would be needed anyway",
+            why=" so that sites are not polled too often",
+        ),
+        Key(
+            "max_interval",
+            "duration",
+            'With schedule = "adaptive": the longest wait between two polls of a source '
+            "(unless its server asks for longer with Retry-After, Cache-Control or ttl).",
+            '"2h"',
+            default=3600.0,
             min=5.0,
             max=30 * 86400.0,
             why_max="a source polled less often than monthly is not being watched",

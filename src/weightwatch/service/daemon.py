@@ -14,7 +14,9 @@ A poll job fetches and parses in its own thread (after claiming its host from th
 poll whose host is busy reschedules itself for when the host is free instead of holding a
 pool thread), reads the known item ids through the writer, matches the new items against
 the rules in its own thread, then decides the stories and stores through the writer in one
-transaction, then schedules its own next run from ``schedule.next_delay``.
+transaction, then schedules its own next run from ``schedule.plan`` (its own interval, a
+promise; else adaptive within settings.min_interval/max_interval, sharing the budget of
+settings.interval: ``scheduler.Adaptive``; or fixed).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from weightwatch.service.poll import (
     story_mark,
     write_poll,
 )
-from weightwatch.service.scheduler import Scheduler
+from weightwatch.service.scheduler import Adaptive, Scheduler
 from weightwatch.service.systemd import Notifier, register_secrets
 from weightwatch.service.writer import Writer, WriterClosed, WriterDeliveryStore
 from weightwatch.sources import health, schedule
@@ -145,6 +147,7 @@ class Daemon:
         self.writer: Writer | None = None
         self.delivery_store: WriterDeliveryStore | None = None
         self.scheduler: Scheduler | None = None
+        self.adaptive = Adaptive()
         self.storage_trouble = StorageTrouble()
         self.fetcher = self._new_fetcher(self.config)
 
@@ -191,6 +194,7 @@ class Daemon:
         self.scheduler = Scheduler(workers)
         states = self.writer_call(lambda st: st.source_states())
         now = self.now()
+        self._configure_adaptive(cfg, {n: s.item_times for n, s in states.items()})
         for source in cfg.sources:
             state = states.get(source.name)
             first = schedule.first_run(
@@ -341,6 +345,7 @@ class Daemon:
         added = [n for n in after if n not in before]
         removed = [n for n in before if n not in after]
         changed = [n for n in after if n in before and after[n] != before[n]]
+        self._configure_adaptive(new, {})
         assert self.scheduler is not None
         for name in removed:
             self.generation[name] = self.generation.get(name, 0) + 1
@@ -454,8 +459,18 @@ class Daemon:
         if fetched.response is not None:
             max_age = schedule.max_age_of(fetched.response.headers.get("cache-control"))
         ttl = fetched.feed.ttl if fetched.feed is not None else None
-        delay = schedule.next_delay(
-            source.interval,
+        moment = stamp.timestamp()
+        published = [
+            (item.published or stamp).timestamp() for item in prepared.fresh
+        ]  # undated: first seen
+        times = self.adaptive.learn(source.name, published, moment)
+        s = cfg.settings
+        plan = self.adaptive.plan(
+            source.name,
+            self.now().timestamp(),
+            schedule.bounds(s.interval, s.min_interval, s.max_interval),
+            interval=None if source.schedule == "adaptive" else source.interval,
+            promise=source.schedule == "own",
             failures=failures,
             retry_after=retry_after,
             max_age=max_age,
@@ -468,7 +483,11 @@ class Daemon:
             self.stats.failing.add(source.name)
         else:
             self.stats.failing.discard(source.name)
-        self._reschedule(source, gen, delay=delay)
+        self._reschedule(source, gen, delay=plan.delay, reason=plan.reason, times=times)
+
+    def _configure_adaptive(self, cfg: Config, stored: dict[str, tuple[float, ...]]) -> None:
+        names = [s.name for s in cfg.sources if s.schedule == "adaptive"]
+        self.adaptive.configure(names, stored, self.now().timestamp())
 
     def writer_call(self, fn: Callable[[Storage], T]) -> T:
         """Run ``fn(storage)`` on the writer thread (typed: ``fn`` is checked by mypy)."""
@@ -481,12 +500,25 @@ class Daemon:
             raise WriterClosed("The database is not open yet.")
         return self.delivery_store
 
-    def _reschedule(self, source: Source, gen: int, *, delay: float) -> None:
+    def _reschedule(
+        self,
+        source: Source,
+        gen: int,
+        *,
+        delay: float,
+        reason: str | None = None,
+        times: tuple[float, ...] | None = None,
+    ) -> None:
         if self.stopping.is_set() or self.generation.get(source.name) != gen:
             return  # stopping, or a reload rescheduled this source meanwhile
         when = self.now() + timedelta(seconds=max(delay, 0.0))
         try:
-            self.writer_call(lambda st: st.set_next_due(source.name, when))
+            if reason is None:
+                self.writer_call(lambda st: st.set_next_due(source.name, when))
+            else:
+                self.writer_call(
+                    lambda st: st.set_schedule(source.name, when, delay, reason, times)
+                )
         except WriterClosed:
             return
         except StorageError:

@@ -1,4 +1,5 @@
-"""The only module that imports APScheduler (3.11): one-shot jobs chained by their own runs.
+"""The only module that imports APScheduler (3.11): one-shot jobs chained by their own runs;
+and ``Adaptive``, the daemon's state for ``sources.schedule``'s adaptive polling.
 
 Each source is one job with a ``date`` trigger: when it has run, the daemon computes the
 next time from ``schedule`` (interval, backoff, server hints, jitter) and schedules it
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,8 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEv
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+
+from weightwatch.sources import schedule
 
 log = logging.getLogger("weightwatch.scheduler")
 
@@ -103,3 +107,56 @@ class Scheduler:
     def shutdown(self) -> None:
         if self._sched.running:
             self._sched.shutdown(wait=False)
+
+
+class Adaptive:
+    """The daemon's adaptive-polling state (``sources.schedule``): each source's ``Model``
+    learned from the publish times of its new items, and the global scale that shares the
+    budget among the adaptive sources, recomputed when an adaptive source learned something
+    and at least every ``RESCALE_EVERY`` seconds (rates also fall while nothing arrives).
+    Thread-safe: poll jobs call ``learn`` and ``plan`` from the scheduler's pool."""
+
+    RESCALE_EVERY = 60.0
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.models: dict[str, schedule.Model] = {}
+        self.adaptive: frozenset[str] = frozenset()
+        self.scale = 0.0
+        self.scaled_at: float | None = None
+
+    def configure(
+        self, adaptive: Iterable[str], stored: dict[str, tuple[float, ...]], now: float
+    ) -> None:
+        """Which sources are adaptive; models for sources not known yet, from stored times."""
+        with self.lock:
+            self.adaptive = frozenset(adaptive)
+            for name, times in stored.items():
+                if name not in self.models:
+                    self.models[name] = schedule.learn(schedule.EMPTY, times, now)
+            self.scaled_at = None
+
+    def learn(self, name: str, published: Iterable[float], now: float) -> tuple[float, ...] | None:
+        """Add a poll's new items; their times to store when the model changed, else None."""
+        with self.lock:
+            old = self.models.get(name, schedule.EMPTY)
+            new = schedule.learn(old, published, now)
+            if new is old:
+                return None
+            self.models[name] = new
+            if name in self.adaptive:
+                self.scaled_at = None  # its rate changed: share the budget anew
+            return new.times
+
+    def plan(self, name: str, now: float, bounds: schedule.Bounds, **kwargs: Any) -> schedule.Plan:
+        with self.lock:
+            if self.scaled_at is None or now - self.scaled_at >= self.RESCALE_EVERY:
+                rates = [
+                    schedule.rate(self.models.get(n, schedule.EMPTY), now)
+                    for n in sorted(self.adaptive)
+                ]
+                self.scale = schedule.scale_for(rates, bounds)
+                self.scaled_at = now
+            model = self.models.get(name, schedule.EMPTY)
+            scale = self.scale
+        return schedule.plan(model, now, scale=scale, bounds=bounds, **kwargs)

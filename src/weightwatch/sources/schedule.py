@@ -17,8 +17,12 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 BACKOFF_CAP = 6 * 3600.0
@@ -70,3 +74,244 @@ def first_run(name: str, interval: float, next_due: datetime | None, now: dateti
     if next_due is not None and next_due > now:
         return min(next_due, now + timedelta(seconds=max(interval, BACKOFF_CAP)))
     return now + timedelta(seconds=spread(name, interval))
+
+
+# --- adaptive polling ----------------------------------------------------------------------
+#
+# Sources without their own ``interval`` share a request budget (``settings.interval``: as
+# many requests as polling each of them that often). Polls are spent where items arrive:
+# a source's poll frequency is proportional to the square root of its publishing rate
+# (Sia & Cho, TKDE 2007: that minimises the mean delay for a fixed number of requests),
+# shaped by when in the day and week it publishes, clamped to [min_interval, max_interval].
+# Everything here is pure: a source's ``Model`` is learned from the publish times of its
+# items (``learn``), and ``plan`` maps a model, ``now`` and the global ``scale`` (from
+# ``scale_for`` over every adaptive source's rate) to the next delay and its reason.
+
+HISTORY = 256  # item publish times kept per source (stored: they survive restarts)
+RATE_WINDOW = 28 * 86400.0  # the publishing rate is measured over at most the last 4 weeks
+PRIOR_ITEMS = 0.5  # the rate estimate is (items + PRIOR_ITEMS) / (span + PRIOR_SPAN)
+PRIOR_SPAN = 6 * 3600.0
+SHAPE_PRIOR = 3.0  # pseudo-items per hour-of-day / day-of-week bin: no bin is ever "dead"
+SHAPE_MIN_ITEMS = 12  # fewer items than this: no time-of-day/week shaping
+BUDGET_MARGIN = 0.95  # plan for 95 % of the budget: the shaping and jitter never overspend
+MIN_INTERVAL = 120.0  # defaults of settings.min_interval / max_interval
+MAX_INTERVAL = 3600.0
+_HOUR = 3600.0
+_DAY = 86400.0
+_WEEK = 7 * _DAY
+
+
+@dataclass(frozen=True)
+class Model:
+    """What one source's history says: its recent item times and their shape.
+
+    ``times``: publish times (unix seconds, ascending, at most ``HISTORY``);
+    ``hours`` / ``days``: multipliers of the poll frequency by hour of day / day of week
+    (UTC, the day index counted from the epoch): the square root of how much busier than
+    average that hour or day is, scaled to average 1 so that shaping moves polls in time
+    without spending more; 1.0 where nothing is known."""
+
+    times: tuple[float, ...] = ()
+    hours: tuple[float, ...] = (1.0,) * 24
+    days: tuple[float, ...] = (1.0,) * 7
+    hour_counts: tuple[int, ...] = (0,) * 24  # items of ``times`` per hour of day / weekday
+    day_counts: tuple[int, ...] = (0,) * 7
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The settings that bound adaptive polling (seconds; ``budget`` is an interval)."""
+
+    budget: float = 15 * 60.0
+    min_interval: float = MIN_INTERVAL
+    max_interval: float = MAX_INTERVAL
+
+
+def bounds(budget: float, min_interval: float, max_interval: float) -> Bounds:
+    """The settings as ``Bounds``, widened to hold the budget interval itself (a budget of
+    5 s with the default min_interval of 2 min still polls about every 5 s)."""
+    return Bounds(budget, min(min_interval, budget), max(max_interval, budget))
+
+
+@dataclass(frozen=True)
+class Plan:
+    delay: float  # seconds until the next poll
+    reason: str  # why, in a few words (``weightwatch status``)
+
+
+EMPTY = Model()
+
+
+def learn(model: Model, published: Iterable[float], now: float) -> Model:
+    """``model`` after a poll that showed items published at ``published`` (unix seconds;
+    times ahead of ``now`` count as ``now``). Only the latest ``HISTORY`` are kept."""
+    known = set(model.times)
+    new = {min(float(t), now) for t in published} - known
+    if not new:
+        return model
+    merged = sorted(known | new)
+    times = tuple(merged[-HISTORY:])
+    hours, days = list(model.hour_counts), list(model.day_counts)
+    for t in merged[:-HISTORY]:  # dropped: counted before unless they were new
+        if t not in new:
+            hours[int(t % _DAY // _HOUR)] -= 1
+            days[int(t % _WEEK // _DAY)] -= 1
+    for t in new.intersection(times):
+        hours[int(t % _DAY // _HOUR)] += 1
+        days[int(t % _WEEK // _DAY)] += 1
+    if len(times) < SHAPE_MIN_ITEMS:
+        return Model(times, hour_counts=tuple(hours), day_counts=tuple(days))
+    return Model(
+        times,
+        _shape(hours, len(times), times[0], now, _DAY, _HOUR),
+        _shape(days, len(times), times[0], now, _WEEK, _DAY),
+        tuple(hours),
+        tuple(days),
+    )
+
+
+def _shape(
+    counts: Sequence[int], n: int, start: float, end: float, period: float, width: float
+) -> tuple[float, ...]:
+    """Per bin: the square root of (items in it + prior) / (items expected there at a flat
+    rate + prior), where "expected" weighs each bin by how long [start, end] covered it;
+    scaled to average 1 over the bins."""
+    bins = len(counts)
+    span = max(end - start, 1.0)
+    exposure = [0.0] * bins
+    full, rest = divmod(span, period)
+    for b in range(bins):
+        exposure[b] = full * width
+    t = start + full * period
+    while rest > 0:  # the partial cycle, bin by bin
+        b = int(t % period // width)
+        step = min(rest, width - t % width)
+        exposure[b] += step
+        t += step
+        rest -= step
+    roots = [
+        math.sqrt((counts[b] + SHAPE_PRIOR) / (n * exposure[b] / span + SHAPE_PRIOR))
+        for b in range(bins)
+    ]
+    mean = sum(roots) / bins
+    return tuple(r / mean for r in roots)
+
+
+def rate(model: Model, now: float) -> float:
+    """Items per second over the last ``RATE_WINDOW`` (smoothed towards a quiet prior)."""
+    times = model.times
+    lo = bisect.bisect_left(times, now - RATE_WINDOW)
+    count = len(times) - lo
+    # Older items were kept: the window is full; else it starts at the oldest item.
+    span = RATE_WINDOW if lo > 0 else (now - times[0] if times else 0.0)
+    return (count + PRIOR_ITEMS) / (span + PRIOR_SPAN)
+
+
+def shape_at(model: Model, at: float) -> float:
+    """The multiplier of the poll frequency at ``at`` (``Model.hours`` × ``Model.days``)."""
+    return model.hours[int(at % _DAY // _HOUR)] * model.days[int(at % _WEEK // _DAY)]
+
+
+def scale_for(rates: Sequence[float], bounds: Bounds) -> float:
+    """The ``scale`` c for which polling each source every c / sqrt(rate) seconds, clamped
+    to the bounds, spends ``BUDGET_MARGIN`` of the budget (len(rates) / bounds.budget polls
+    per second). Bisection on a monotone sum."""
+    if not rates:
+        return 0.0
+    budget = BUDGET_MARGIN * len(rates) / bounds.budget
+    lo_f, hi_f = 1.0 / bounds.max_interval, 1.0 / bounds.min_interval
+    roots = [math.sqrt(max(r, 0.0)) for r in rates]
+
+    def spend(c: float) -> float:
+        return sum(min(max(s / c, lo_f), hi_f) for s in roots)
+
+    if spend(1e12) >= budget:  # even every source at max_interval is over: all at max
+        return 1e12
+    lo, hi = 1e-9, 1e12
+    for _ in range(100):
+        mid = math.sqrt(lo * hi)
+        if spend(mid) > budget:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1.0001:
+            break
+    return hi
+
+
+def adaptive_delay(model: Model, now: float, scale: float, bounds: Bounds) -> Plan:
+    """The wait before the next poll: the time over which the wanted poll frequency,
+    sqrt(rate × shape(t)) / scale, integrates to one poll, clamped to the bounds."""
+    per_s = rate(model, now)
+    base = math.sqrt(per_s)
+    if base <= 0 or scale <= 0:
+        return Plan(bounds.min_interval if scale <= 0 else bounds.max_interval, "adaptive")
+    need, t = 1.0, now
+    end = now + bounds.max_interval
+    hours, days = model.hours, model.days
+    while t < end:
+        step = _HOUR - t % _HOUR
+        if step > end - t:
+            step = end - t
+        freq = base * hours[int(t % _DAY // _HOUR)] * days[int(t % _WEEK // _DAY)] / scale
+        if freq * step >= need:
+            t += need / freq
+            break
+        need -= freq * step
+        t += step
+    delay = t - now
+    per_day = per_s * _DAY
+    if delay <= bounds.min_interval:
+        return Plan(bounds.min_interval, f"adaptive, ~{per_day:.3g} items/day: min_interval")
+    if delay >= bounds.max_interval:
+        return Plan(bounds.max_interval, f"adaptive, ~{per_day:.3g} items/day: max_interval")
+    return Plan(delay, f"adaptive, ~{per_day:.3g} items/day")
+
+
+def plan(
+    model: Model,
+    now: float,
+    *,
+    scale: float,
+    bounds: Bounds,
+    interval: float | None = None,
+    promise: bool = True,
+    failures: int = 0,
+    retry_after: float | None = None,
+    max_age: float | None = None,
+    ttl: float | None = None,
+    rand: float = 0.0,
+) -> Plan:
+    """The next poll of a source: every ``interval`` if given, else adaptive within
+    ``bounds``; then failures back off (as ``next_delay``) and server hints (Retry-After,
+    Cache-Control max-age, RSS ttl) may lengthen the wait, up to ``HINT_CAP`` or the
+    interval if that is longer. ``rand`` in [0, 1) chooses a jitter of up to ``JITTER`` of
+    the wait (``JITTER_MAX`` s), added to it (an adaptive wait stays within
+    ``max_interval``); with ``promise`` (a source's own interval:
+    "at least this often") it is taken off an interval instead, so it is never exceeded
+    unless failures or the server lengthen the wait. Without ``promise`` an interval is
+    ``settings.interval`` under ``schedule = "fixed"``: exactly ``next_delay``."""
+    if interval is not None:
+        base = Plan(interval, "its own interval" if promise else "settings.interval (fixed)")
+    else:
+        base = adaptive_delay(model, now, scale, bounds)
+    wait, reason = base.delay, base.reason
+    if failures > 1:
+        backoff = min(wait * 2.0 ** min(failures - 1, 30), max(BACKOFF_CAP, wait))
+        if backoff > wait:
+            wait, reason = backoff, f"backing off after {failures} failures in a row"
+    asked: list[tuple[float, str]] = []
+    if retry_after or max_age or ttl:
+        hints = {"Retry-After": retry_after, "Cache-Control max-age": max_age, "RSS ttl": ttl}
+        asked = [(h, name) for name, h in hints.items() if h is not None and h > 0]
+    if asked:
+        longest, name = max(asked)
+        hinted = min(longest, max(HINT_CAP, wait))
+        if hinted > wait:
+            wait, reason = hinted, f"the server asked ({name})"
+    jitter = min(wait * JITTER, JITTER_MAX) * rand
+    if promise and interval is not None and wait <= interval:
+        return Plan(float(wait - jitter), reason)  # a promise: early, never late
+    if interval is None and wait <= bounds.max_interval:
+        return Plan(float(min(wait + jitter, bounds.max_interval)), reason)  # the max gap
+    return Plan(float(wait + jitter), reason)

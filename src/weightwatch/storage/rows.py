@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,9 @@ def source_state(row: dict[str, Any]) -> SourceState:
         body_hash=row.get("body_hash"),
         unchanged_polls=int(row.get("unchanged_polls") or 0),
         last_unchanged=from_iso(row.get("last_unchanged")),
+        item_times=tuple(float(t) for t in json.loads(row.get("item_times") or "[]")),
+        interval=row.get("interval"),
+        interval_reason=row.get("interval_reason"),
     )
 
 

@@ -201,6 +201,24 @@ class Storage:
         with self.transaction() as conn:
             conn.execute("UPDATE sources SET next_due = ? WHERE name = ?", [iso(when), name])
 
+    def set_schedule(
+        self,
+        name: str,
+        when: datetime,
+        interval: float,
+        reason: str,
+        item_times: Sequence[float] | None = None,
+    ) -> None:
+        """The next due time with the interval chosen and why; ``item_times`` (the source's
+        recent publish times, bounded by the caller) replaces the stored ones unless None."""
+        sql = "UPDATE sources SET next_due = ?, interval = ?, interval_reason = ?"
+        params: list[Any] = [iso(when), interval, reason]
+        if item_times is not None:
+            sql += ", item_times = ?"
+            params.append(json.dumps([round(t) for t in item_times]))
+        with self.transaction() as conn:
+            conn.execute(sql + " WHERE name = ?", [*params, name])
+
     def source_report(self) -> list[dict[str, Any]]:
         """Every source's row with its pending and failed alert counts, for ``status``."""
         return self._rows(

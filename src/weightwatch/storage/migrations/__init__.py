@@ -5,10 +5,11 @@ application code, so what an old database migrates to never depends on today's c
 Migration 0005 backfills story features with its own frozen copy (``story_0005``).
 
 Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004;
-``body_hash``, ``unchanged_polls``, ``last_unchanged`` 0011; ``last_document`` 0012),
-``items`` (0001; ``last_seen`` 0012), ``hits`` (0001; ``related_*`` 0010), ``alerts``
-(0001, rebuilt by 0004), ``page_blocks`` (0003), ``url_health`` (0004),
-``story_features`` and ``story_words`` (0005), ``meta`` (0007).
+``body_hash``, ``unchanged_polls``, ``last_unchanged`` 0011; ``last_document`` 0012;
+``item_times``, ``interval``, ``interval_reason`` 0013), ``items`` (0001; ``last_seen``
+0012), ``hits`` (0001; ``related_*`` 0010), ``alerts`` (0001, rebuilt by 0004),
+``page_blocks`` (0003), ``url_health`` (0004), ``story_features`` and ``story_words``
+(0005), ``meta`` (0007).
 """
 
 from __future__ import annotations
@@ -363,3 +364,13 @@ def _m0012_items_last_seen(db: sqlite_utils.Database) -> None:
     """
     db.execute("ALTER TABLE items ADD COLUMN last_seen TEXT")
     db.execute("ALTER TABLE sources ADD COLUMN last_document TEXT")
+
+
+@migrations(name="0013_sources_item_times")
+def _m0013_sources_item_times(db: sqlite_utils.Database) -> None:
+    """Adaptive polling survives restarts: each source's recent item publish times (a JSON
+    array of unix seconds, bounded by ``sources.schedule.HISTORY``) and the interval the
+    scheduler chose last with its reason (for ``status``)."""
+    db.execute("ALTER TABLE sources ADD COLUMN item_times TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN interval REAL")
+    db.execute("ALTER TABLE sources ADD COLUMN interval_reason TEXT")
