@@ -5,7 +5,8 @@ recover from (internal, or a database problem not listed here), 2 wrong usage,
 78 (EX_CONFIG) the config has problems. The database (``StorageError.kind``): 65
 (EX_DATAERR) the file is not a database this weightwatch can use (damaged, empty, newer
 schema), 77 (EX_NOPERM) it cannot be written (read-only file, directory or filesystem;
-cannot be created), 75 (EX_TEMPFAIL) may pass by itself (disk full, locked). The units
+cannot be created), 75 (EX_TEMPFAIL) may pass by itself (disk full, locked, owned by
+another ``run`` or ``once``: ``storage.owner``). The units
 restart on 75, not on 65, 77 or 78 (``RestartPreventExitStatus=``): an operator must act.
 """
 
@@ -39,6 +40,7 @@ STORAGE_EXIT = {
     "no-access": EX_NOPERM,
     "full": EX_TEMPFAIL,
     "busy": EX_TEMPFAIL,
+    "owned": EX_TEMPFAIL,  # another run or once owns the database (storage.owner)
 }
 
 log = logging.getLogger("weightwatch")

@@ -54,6 +54,7 @@ from weightwatch.sources import health, schedule
 from weightwatch.sources.hosts import HostGate, host_of
 from weightwatch.sources.http import Fetcher
 from weightwatch.storage import Storage
+from weightwatch.storage.owner import Owner
 
 log = logging.getLogger("weightwatch")
 
@@ -141,6 +142,7 @@ class Daemon:
         self.unrecorded = Unrecorded()  # sent but not recorded: never sent again by us
         self.beat_at = time.monotonic()
         self.stats = Stats(started=now())
+        self.owner = Owner(self.config.settings.database, "run")  # held while running
         self.writer: Writer | None = None
         self.delivery_store: WriterDeliveryStore | None = None
         self.scheduler: Scheduler | None = None
@@ -182,7 +184,8 @@ class Daemon:
 
     def start(self) -> None:
         cfg = self.config
-        self.writer = Writer(cfg.settings.database)
+        self.writer = Writer(cfg.settings.database)  # its StorageError says why it cannot
+        self.owner.acquire()  # StorageError "owned": another run or once has the database
         self.delivery_store = WriterDeliveryStore(self.writer)
         self.writer_call(lambda st: st.ensure_sources(cfg.masked_sources()))
         self.writer_call(lambda st: rekey_legacy_urls(cfg, st))
@@ -217,6 +220,7 @@ class Daemon:
             self.scheduler.shutdown()
         if self.writer is not None:
             self.writer.close(STOP_WRITER_BUDGET)
+        self.owner.release()
 
     def _install_signals(self) -> None:
         def handler(signum: int, frame: FrameType | None) -> None:
@@ -271,6 +275,7 @@ class Daemon:
             last.start()
             last.join(STOP_DELIVERY_BUDGET)
             self.writer.close(STOP_WRITER_BUDGET)
+        self.owner.release()
         log.info("Stopped.")
 
     def _last_delivery(self) -> None:

@@ -24,6 +24,7 @@ from weightwatch.service.poll import (
 from weightwatch.sources import health
 from weightwatch.sources.hosts import HostGate, host_of
 from weightwatch.sources.http import Fetcher
+from weightwatch.storage.owner import Owner
 from weightwatch.storage.store import Storage
 from weightwatch.types import CycleSummary, SourceOutcome, SourceState
 
@@ -131,10 +132,33 @@ def run_once(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     storage: Storage | None = None,
 ) -> CycleSummary:
-    """``weightwatch once``: poll every source, deliver pending alerts, summarise."""
+    """``weightwatch once``: poll every source, deliver pending alerts, summarise.
+
+    It owns the database while it runs (``storage.owner``): next to a running daemon (or
+    another ``once``) it raises ``StorageError`` (kind "owned") before opening it, and
+    so never delivers an alert the other process is delivering.
+    """
     started = time.monotonic()
     own = storage is None
-    store = storage or Storage(config.settings.database)
+    store = storage or Storage(config.settings.database)  # its StorageError says why it cannot
+    owner = Owner(store.path, "once")
+    try:
+        owner.acquire()
+        return _run_once(config, store, backfill=backfill, now=now, started=started)
+    finally:
+        owner.release()
+        if own:
+            store.close()
+
+
+def _run_once(
+    config: Config,
+    store: Storage,
+    *,
+    backfill: bool,
+    now: Callable[[], datetime],
+    started: float,
+) -> CycleSummary:
     fetcher = Fetcher(
         timeout=config.settings.timeout,
         max_body=config.settings.max_body,
@@ -153,5 +177,3 @@ def run_once(
         return summary
     finally:
         fetcher.close()
-        if own:
-            store.close()
