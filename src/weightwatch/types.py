@@ -202,6 +202,17 @@ class AlertRow:
 
 
 @dataclass(frozen=True)
+class UrlStreak:
+    """A channel URL's current run of failed sends, as ``url_health`` keeps it: how many
+    in a row, since when (the first of them), and whether the ops channel was told the
+    URL is failing (then it hears "working again" at the next success)."""
+
+    failures: int = 0
+    since: datetime | None = None
+    reported: bool = False
+
+
+@dataclass(frozen=True)
 class AlertTarget:
     """One channel URL a rule notifies (``url_key`` names it without the secret URL)."""
 

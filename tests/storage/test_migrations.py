@@ -66,7 +66,12 @@ def test_a_database_of_migration_0004_migrates_and_keeps_its_data(tmp_path: Path
     storage = Storage(path)
     try:
         applied = [m.name for m in migrations.applied(storage.db)]
-        assert applied[-3:] == ["0005_story_index", "0006_items_retention", "0007_url_salt"]
+        assert applied[4:8] == [
+            "0005_story_index",
+            "0006_items_retention",
+            "0007_url_salt",
+            "0008_url_failing_since",
+        ]
         state = storage.source_state("a")
         assert state is not None and state.primed and state.last_status == "ok"
         assert storage.counts() == {"items": 1, "hits": 1, "pending": 1, "sent": 0, "failed": 0}

@@ -6,8 +6,8 @@ Migration 0005 backfills story features with its own frozen copy (``story_0005``
 
 Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004),
 ``items`` (0001), ``hits`` (0001), ``alerts`` (0001, rebuilt by 0004), ``page_blocks``
-(0003), ``url_health`` (0004), ``story_features`` and ``story_words`` (0005), ``meta``
-(0007).
+(0003), ``url_health`` (0004; ``failing_since`` 0008), ``story_features`` and
+``story_words`` (0005), ``meta`` (0007).
 """
 
 from __future__ import annotations
@@ -273,3 +273,10 @@ def _m0007_url_salt(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("INSERT INTO meta (id, url_salt) VALUES (1, ?)", [secrets.token_bytes(32)])
+
+
+@migrations(name="0008_url_failing_since")
+def _m0008_url_failing_since(db: sqlite_utils.Database) -> None:
+    """When a channel URL's current run of failed sends began, for the ops channel's
+    "keeps failing" after ``settings.ops_failing_for`` (NULL: no run of failures)."""
+    db.execute("ALTER TABLE url_health ADD COLUMN failing_since TEXT")
