@@ -31,14 +31,15 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The package as a user installs it: build the wheel, install it with its dependencies
-# (from PyPI) into a fresh venv in a temporary folder, away from the checkout (the venv
-# gets no pip of its own: .venv's pip installs into it, which is quicker); run
-# `weightwatch --help` and `weightwatch demo` from there.
+# The package as a user installs it: build the sdist and the wheel from it (the wheel then
+# holds what the sdist carries, never a stale build/ of the checkout); install the wheel
+# with its dependencies (from PyPI) into a fresh venv in a temporary folder, away from the
+# checkout (the venv gets no pip of its own: .venv's pip installs into it, which is
+# quicker); run `weightwatch --help` and `weightwatch demo` there.
 wheel-smoke: $(VENV)/.installed-test
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	echo "wheel-smoke: building in $$tmp" && \
-	{ $(BIN)/python -m build --wheel --outdir "$$tmp/dist" . >"$$tmp/build.log" 2>&1 \
+	{ $(BIN)/python -m build --outdir "$$tmp/dist" . >"$$tmp/build.log" 2>&1 \
 		|| { cat "$$tmp/build.log"; exit 1; }; } && \
 	$(PYTHON) -m venv --without-pip "$$tmp/venv" && \
 	{ $(BIN)/python -m pip --python "$$tmp/venv/bin/python" install -q \
