@@ -180,7 +180,7 @@ def test_bad_quiet_ranges_are_refused(bad: str) -> None:
 
 # -- what the ops channel hears about a channel URL (url_outcome) ------------------------
 
-FAILING = Failing(after=3, lasting=600.0)
+FAILING = Failing(after=6, lasting=600.0, min_run=5)
 
 
 def streak(failures: int = 0, since_min: float | None = None, reported: bool = False) -> UrlStreak:
@@ -197,9 +197,10 @@ def case(before: UrlStreak, ok: bool, after: UrlStreak, event: str | None, id: s
     [
         case(streak(), False, streak(1, 0), None, "a first failure starts a run"),
         case(streak(1, 1), False, streak(2, 1), None, "a second is below the threshold"),
-        case(streak(2, 1), False, streak(3, 1, True), "failing", "the Nth in a row: failing"),
-        case(streak(1, 10), False, streak(2, 10, True), "failing", "a run of T: failing"),
-        case(streak(1, 9.9), False, streak(2, 9.9), None, "just under T is not"),
+        case(streak(5, 1), False, streak(6, 1, True), "failing", "the Nth in a row: failing"),
+        case(streak(4, 10), False, streak(5, 10, True), "failing", "a run of T: failing"),
+        case(streak(4, 9.9), False, streak(5, 9.9), None, "just under T is not"),
+        case(streak(1, 30), False, streak(2, 30), None, "T with too few failures is not"),
         case(streak(3, 5, True), False, streak(4, 5, True), None, "told once per run"),
         case(streak(90, 600, True), False, streak(91, 600, True), None, "however long"),
         case(streak(2, 1), True, streak(), None, "a success ends an unreported run quietly"),
@@ -216,7 +217,7 @@ def test_a_url_is_failing_after_n_in_a_row_or_a_run_of_t_and_working_again_once(
 def test_a_30_percent_flaky_url_is_never_failing_while_an_outage_is_one_pair() -> None:
     """The hysteresis, as the soak's channels b and c see it: 2,000 sends 10 s apart."""
     rng = random.Random(7)
-    failing = Failing()  # the defaults: 8 in a row or 10 minutes
+    failing = Failing()  # the defaults: 10 in a row, or 10 minutes and 5 failures
 
     def events(fails: Callable[[int], bool]) -> list[str]:
         state, out = UrlStreak(), []

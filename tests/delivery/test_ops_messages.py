@@ -108,7 +108,7 @@ def test_an_outage_gives_one_failing_and_one_working_message_across_restarts(
         hook.close()
 
 
-def test_a_failure_streak_lasting_ops_failing_for_is_failing_however_few_the_sends(
+def test_a_run_of_failures_lasting_ops_failing_for_is_failing_from_its_5th_failure(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
 ) -> None:
     clock = Clock()
@@ -120,12 +120,15 @@ def test_a_failure_streak_lasting_ops_failing_for_is_failing_however_few_the_sen
     )
     prime(http_server, cfg, clock)
     publish(http_server, 1)
-    run_once(cfg, now=clock)
-    clock.advance(minutes=9)
-    run_once(cfg, now=clock)
-    assert ops_titles(webhook) == []  # 2 failures over 9 minutes
+    for _ in range(4):  # 4 failures over 3 minutes (once ignores the backoff)
+        run_once(cfg, now=clock)
+        clock.advance(minutes=1)
+    clock.advance(minutes=5)
+    assert ops_titles(webhook) == []
+    run_once(cfg, now=clock)  # the 5th, 9 minutes after the first
+    assert ops_titles(webhook) == []
     clock.advance(minutes=1)
-    run_once(cfg, now=clock)
+    run_once(cfg, now=clock)  # the 6th, 10 minutes after the first
     assert ops_titles(webhook) == ["[weightwatch] alerts to hook keep failing"]
 
 

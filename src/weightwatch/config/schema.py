@@ -332,19 +332,19 @@ SETTINGS = Table(
             "integer",
             "Failed sends in a row after which the ops channel hears that a notification URL"
             ' is failing (once, then "working again" at its next success).',
-            "8",
-            default=8,
+            "10",
+            default=10,
             min=2,
             max=1000,
             why=" so that a flaky channel is not an outage: one failing 30 % of sends at random"
-            " has 8 in a row about once in 20,000 sends",
+            " has 10 in a row about once in 250,000 sends",
             why_max="a URL failing that often is failing by any measure",
         ),
         Key(
             "ops_failing_for",
             "duration",
-            "A notification URL whose sends have all failed for this long counts as failing,"
-            " however few they were (one alert retried with backoff).",
+            "A notification URL whose sends have all failed for this long (5 or more of"
+            " them: one alert retried with backoff) counts as failing.",
             '"10m"',
             default=600.0,
             min=60.0,

@@ -21,9 +21,10 @@ a digest of one.
 
 ``url_outcome`` decides, per send's outcome, what the ops channel hears about a channel
 URL: "failing" once its run of failed sends reaches ``settings.ops_failing_after`` in a
-row or lasts ``settings.ops_failing_for``, then nothing more until "working" (again) at
-its next success. The thresholds are the hysteresis: a flaky URL whose failures come one
-or two at a time never reaches them, so it neither flaps nor re-arms on every success.
+row or lasts ``settings.ops_failing_for`` (with at least ``Failing.min_run`` failures),
+then nothing more until "working" (again) at its next success. The thresholds are the
+hysteresis: a flaky URL whose failures come a few at a time never reaches them, so it
+neither flaps nor re-arms on every success.
 """
 
 from __future__ import annotations
@@ -257,10 +258,16 @@ def plan(policy: Policy, alerts: list[Open], history: History, now: datetime, tz
 @dataclass(frozen=True)
 class Failing:
     """When a channel URL counts as failing: ``after`` failed sends in a row, or a run of
-    failed sends lasting ``lasting`` seconds (``settings.ops_failing_after`` / ``_for``)."""
+    failed sends lasting ``lasting`` seconds (``settings.ops_failing_after`` / ``_for``)
+    once it has at least ``min_run`` of them."""
 
-    after: int = 8
+    after: int = 10
     lasting: float = 600.0
+    # A run counts by its length in time only from this many failures: alerts of a flaky
+    # URL retried minutes apart can leave 2 or 3 failures spanning 10 minutes, while one
+    # alert of a dead URL, retried with backoff, has its 5th failure 7.5 minutes after the
+    # first (and is failing at its 6th, 15.5 minutes after it).
+    min_run: int = 5
 
 
 def url_outcome(
@@ -276,6 +283,8 @@ def url_outcome(
     if streak.reported:
         return after, None
     lasted = (now - since).total_seconds()
-    if after.failures >= failing.after or lasted >= failing.lasting:
+    if after.failures >= failing.after or (
+        lasted >= failing.lasting and after.failures >= failing.min_run
+    ):
         return UrlStreak(after.failures, since, True), "failing"
     return after, None

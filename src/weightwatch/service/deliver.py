@@ -510,7 +510,12 @@ def _record_delivery(
         storage.mark_sent(alert.id, now=stamp, url_key=alert.url_key, notices=notices)
         outcome.sent += 1
         if notices:
-            log.info("Alerts to %s %s work again; told %s.", alert.channel, alert.masked_url, ops)
+            log.info(
+                "Alerts to %s %s work again; told %s.",
+                alert.channel,
+                alert.masked_url,
+                notices[0].channel,
+            )
         return
     error = _notify.scrub(result.error, config.secrets)
     label = f"{alert.channel} {alert.masked_url}"
