@@ -184,8 +184,13 @@ class Daemon:
 
     def start(self) -> None:
         cfg = self.config
-        self.writer = Writer(cfg.settings.database)  # its StorageError says why it cannot
-        self.owner.acquire()  # StorageError "owned": another run or once has the database
+        try:  # before opening: a refused daemon migrates and writes nothing
+            self.owner.acquire()  # StorageError "owned": another run or once has it
+        except StorageError as exc:
+            if exc.kind == "no-access":  # the database's own error says it better
+                self.writer = Writer(cfg.settings.database)
+            raise
+        self.writer = Writer(cfg.settings.database)
         self.delivery_store = WriterDeliveryStore(self.writer)
         self.writer_call(lambda st: st.ensure_sources(cfg.masked_sources()))
         self.writer_call(lambda st: rekey_legacy_urls(cfg, st))

@@ -136,19 +136,25 @@ def run_once(
 
     It owns the database while it runs (``storage.owner``): next to a running daemon (or
     another ``once``) it raises ``StorageError`` (kind "owned") before opening it, and
-    so never delivers an alert the other process is delivering.
+    so never delivers an alert the other process is delivering (nor migrates its file).
     """
     started = time.monotonic()
-    own = storage is None
-    store = storage or Storage(config.settings.database)  # its StorageError says why it cannot
-    owner = Owner(store.path, "once")
-    try:
+    owner = Owner(storage.path if storage is not None else config.settings.database, "once")
+    try:  # before opening: a refused once migrates and writes nothing
         owner.acquire()
-        return _run_once(config, store, backfill=backfill, now=now, started=started)
+    except StorageError as exc:
+        if exc.kind == "no-access" and storage is None:  # the database's error says it better
+            Storage(config.settings.database).close()
+        raise
+    try:
+        store = storage or Storage(config.settings.database)
+        try:
+            return _run_once(config, store, backfill=backfill, now=now, started=started)
+        finally:
+            if storage is None:
+                store.close()
     finally:
         owner.release()
-        if own:
-            store.close()
 
 
 def _run_once(
