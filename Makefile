@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.example.toml
 
-.PHONY: run demo test test-fast test-systemd lint check-config bench docs clean
+.PHONY: run demo test test-fast test-systemd lint wheel-smoke check-config bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,30 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Everything: lint, every tier, the 15 slowest tests, branch coverage against its floor.
+# The package as a user installs it: build the sdist and the wheel from it (the wheel then
+# holds what the sdist carries, never a stale build/ of the checkout); install the wheel
+# with its dependencies (from PyPI) into a fresh venv in a temporary folder, away from the
+# checkout (the venv gets no pip of its own: .venv's pip installs into it, which is
+# quicker); run `weightwatch --help` and `weightwatch demo` there.
+wheel-smoke: $(VENV)/.installed-test
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	echo "wheel-smoke: building in $$tmp" && \
+	{ $(BIN)/python -m build --outdir "$$tmp/dist" . >"$$tmp/build.log" 2>&1 \
+		|| { cat "$$tmp/build.log"; exit 1; }; } && \
+	$(PYTHON) -m venv --without-pip "$$tmp/venv" && \
+	{ $(BIN)/python -m pip --python "$$tmp/venv/bin/python" install -q \
+		"$$tmp"/dist/weightwatch-*.whl >"$$tmp/pip.log" 2>&1 || { cat "$$tmp/pip.log"; exit 1; }; } && \
+	cd "$$tmp" && env -u WEIGHTWATCH_CONFIG HOME="$$tmp" venv/bin/weightwatch --help >help.out && \
+	{ env -u WEIGHTWATCH_CONFIG HOME="$$tmp" venv/bin/weightwatch demo >demo.out 2>&1 \
+		|| { cat demo.out; exit 1; }; } && \
+	{ grep -q "^Done: 2 alerts" demo.out || { cat demo.out; echo "wheel-smoke: the demo did not send its 2 alerts"; exit 1; }; } && \
+	echo "wheel-smoke: $$(basename "$$tmp"/dist/weightwatch-*.whl) installs in a fresh venv; --help and demo run"
+
+# Everything: lint, the installed wheel, every tier, the 15 slowest tests, branch coverage
+# against its floor.
 # The in-process tiers, then the system tier (real processes that mostly wait on real
 # time), each on both cores, adding to the same coverage data.
-test: lint
+test: lint wheel-smoke
 	$(BIN)/python -m pytest -q -n 2 -m "not system" --durations=15 --cov --cov-report= --cov-fail-under=0
 	$(BIN)/python -m pytest -q -n 2 -m system --durations=15 --cov --cov-append --cov-report=term:skip-covered
 

@@ -18,7 +18,7 @@ It writes through the real storage layer (``Storage.known_item_ids``, ``record_p
   of UCI headlines with made-up names, as in bench/story_cost.py), each with one alert that
   is delivered (marked sent) at the end of the batch;
 * after each batch, what the daemon's hourly prune job does (``prune_text`` then ``prune``;
-  ``--no-prune``: only ``prune_text``, what the code did before migration 0012).
+  ``--no-prune``: only ``prune_text``, what the code did before migration 0010).
 
 Every ``--every`` days it prints (and writes to OUT/year.csv) the database size (after a
 WAL checkpoint; its free pages), the rows per table, and it times on that day's database:
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--per-day", type=int, default=20, help="new items a day per news feed")
     ap.add_argument("--window", type=int, default=30, help="items in a feed's document")
     ap.add_argument("--hit-share", type=float, default=0.05)
-    ap.add_argument("--no-prune", action="store_true", help="only prune_text (before 0012)")
+    ap.add_argument("--no-prune", action="store_true", help="only prune_text (before 0010)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument(

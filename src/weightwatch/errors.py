@@ -112,8 +112,9 @@ class StorageError(WeightwatchError):
     ``kind`` says what is wrong, for the exit code and for logging once per kind:
     "damaged" (corrupt, not a database), "empty" (a 0-byte file), "newer" (a newer
     weightwatch's schema), "no-access" (read-only, permission, cannot open or create),
-    "full" (disk full), "busy" (locked by another process), "missing" / "older" (for
-    read-only opening: no database yet, migrations pending), "other".
+    "full" (disk full), "busy" (locked by another process), "owned" (another weightwatch
+    ``run`` or ``once`` owns it: ``storage.owner``), "missing" / "older" (for read-only
+    opening: no database yet, migrations pending), "other".
     """
 
     def __init__(self, message: str, *, kind: str = "other") -> None:

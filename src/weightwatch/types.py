@@ -149,7 +149,7 @@ class PageBlocks:
 class RelatedStory:
     """The story a new hit came close to without joining (``matching.hits``): its first
     hit's title, source, link and when it alerted (None: earlier in the same poll). Its
-    alert says "Possibly the same story as: ..."; stored with the hit (migration 0010)."""
+    alert says "Possibly the same story as: ..."; stored with the hit (migration 0008)."""
 
     title: str
     source: str
@@ -221,6 +221,17 @@ class AlertRow:
     next_attempt: datetime | None = None
     sent: datetime | None = None
     digest_id: int | None = None
+
+
+@dataclass(frozen=True)
+class UrlStreak:
+    """A channel URL's current run of failed sends, as ``url_health`` keeps it: how many
+    in a row, since when (the first of them), and whether the ops channel was told the
+    URL is failing (then it hears "working again" at the next success)."""
+
+    failures: int = 0
+    since: datetime | None = None
+    reported: bool = False
 
 
 @dataclass(frozen=True)

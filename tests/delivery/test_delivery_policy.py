@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,6 +11,7 @@ import pytest
 
 from weightwatch.delivery.policy import (
     Digest,
+    Failing,
     History,
     Open,
     Policy,
@@ -18,7 +21,9 @@ from weightwatch.delivery.policy import (
     parse_quiet,
     plan,
     retry_delay,
+    url_outcome,
 )
+from weightwatch.types import UrlStreak
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 UTCZ = ZoneInfo("UTC")
@@ -171,3 +176,55 @@ def test_next_daily_is_strictly_after() -> None:
 def test_bad_quiet_ranges_are_refused(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_quiet(bad)
+
+
+# -- what the ops channel hears about a channel URL (url_outcome) ------------------------
+
+FAILING = Failing(after=6, lasting=600.0, min_run=5)
+
+
+def streak(failures: int = 0, since_min: float | None = None, reported: bool = False) -> UrlStreak:
+    since = None if since_min is None else T0 - timedelta(minutes=since_min)
+    return UrlStreak(failures, since, reported)
+
+
+def case(before: UrlStreak, ok: bool, after: UrlStreak, event: str | None, id: str) -> object:
+    return pytest.param(before, ok, after, event, id=id)
+
+
+@pytest.mark.parametrize(
+    ("before", "ok", "after", "event"),
+    [
+        case(streak(), False, streak(1, 0), None, "a first failure starts a run"),
+        case(streak(1, 1), False, streak(2, 1), None, "a second is below the threshold"),
+        case(streak(5, 1), False, streak(6, 1, True), "failing", "the Nth in a row: failing"),
+        case(streak(4, 10), False, streak(5, 10, True), "failing", "a run of T: failing"),
+        case(streak(4, 9.9), False, streak(5, 9.9), None, "just under T is not"),
+        case(streak(1, 30), False, streak(2, 30), None, "T with too few failures is not"),
+        case(streak(3, 5, True), False, streak(4, 5, True), None, "told once per run"),
+        case(streak(90, 600, True), False, streak(91, 600, True), None, "however long"),
+        case(streak(2, 1), True, streak(), None, "a success ends an unreported run quietly"),
+        case(streak(3, 5, True), True, streak(), "working", "working again after failing"),
+        case(streak(), True, streak(), None, "a working URL stays quiet"),
+    ],
+)
+def test_a_url_is_failing_after_n_in_a_row_or_a_run_of_t_and_working_again_once(
+    before: UrlStreak, ok: bool, after: UrlStreak, event: str | None
+) -> None:
+    assert url_outcome(before, ok, T0, FAILING) == (after, event)
+
+
+def test_a_30_percent_flaky_url_is_never_failing_while_an_outage_is_one_pair() -> None:
+    """The hysteresis, as the soak's channels b and c see it: 2,000 sends 10 s apart."""
+    rng = random.Random(7)
+    failing = Failing()  # the defaults: 10 in a row, or 10 minutes and 5 failures
+
+    def events(fails: Callable[[int], bool]) -> list[str]:
+        state, out = UrlStreak(), []
+        for n in range(2000):
+            state, event = url_outcome(state, not fails(n), T0 + timedelta(seconds=10 * n), failing)
+            out += [event] if event else []
+        return out
+
+    assert events(lambda n: rng.random() < 0.3) == []
+    assert events(lambda n: 300 <= n < 420) == ["failing", "working"]  # 20 minutes down

@@ -119,7 +119,7 @@ def test_an_id_served_again_within_the_memory_is_seen_again_and_not_forgotten(
 def test_a_source_without_a_document_since_the_upgrade_keeps_all_its_ids(st: Storage) -> None:
     poll(st, "a", T0, ["x"])
     poll(st, "a", T0 + timedelta(days=1), ["y"])
-    # As a database from before migration 0012 has it: no last_seen, no latest document.
+    # As a database from before migration 0010 has it: no last_seen, no latest document.
     st.conn.execute("UPDATE items SET last_seen = NULL")
     st.conn.execute("UPDATE sources SET last_document = NULL")
     prune(st, T0 + timedelta(days=1000))

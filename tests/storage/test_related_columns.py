@@ -1,4 +1,4 @@
-"""The related-story hint in storage (migration 0010): a hit's hint is stored with it, and
+"""The related-story hint in storage (migration 0008): a hit's hint is stored with it, and
 a story's first hit is read back as the ``RelatedStory`` a later hit may be hinted to."""
 
 from __future__ import annotations
@@ -90,10 +90,10 @@ def test_the_story_context_names_each_storys_first_hit(tmp_path: Path) -> None:
     }
 
 
-def test_hits_stored_before_migration_0010_have_no_hint(tmp_path: Path) -> None:
+def test_hits_stored_before_migration_0008_have_no_hint(tmp_path: Path) -> None:
     path = tmp_path / "ww.db"
     conn = sqlite3.connect(path)
-    migrations.apply(sqlite_utils.Database(conn), stop_before="0010_related_hint")
+    migrations.apply(sqlite_utils.Database(conn), stop_before="0008_related_hint")
     conn.execute(
         "INSERT INTO hits (rule, source, item_id, link, title, title_key, created, terms,"
         " snippet) VALUES ('r', 'a', '1', '', 'Old', 'old', '2026-01-01T00:00:00+00:00', '[]', '')"

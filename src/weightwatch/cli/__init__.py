@@ -6,8 +6,8 @@ recover from (internal, or a database problem not listed here), 2 wrong usage,
 (EX_DATAERR) the file is not a database this weightwatch can use (damaged, empty, newer
 schema), 77 (EX_NOPERM) it cannot be written or read (read-only file, directory or filesystem;
 cannot be created; a folder this user cannot enter), 75 (EX_TEMPFAIL) may pass by itself
-(disk full, locked). The units restart on 75, not on 65, 77 or 78
-(``RestartPreventExitStatus=``): an operator must act.
+(disk full, locked, owned by another ``run`` or ``once``: ``storage.owner``). The units
+restart on 75, not on 65, 77 or 78 (``RestartPreventExitStatus=``): an operator must act.
 
 Which config and database a command uses, and which commands need ``${VAR}`` secrets:
 ``cli.locate``.
@@ -44,6 +44,7 @@ STORAGE_EXIT = {
     "no-access": EX_NOPERM,
     "full": EX_TEMPFAIL,
     "busy": EX_TEMPFAIL,
+    "owned": EX_TEMPFAIL,  # another run or once owns the database (storage.owner)
 }
 
 log = logging.getLogger("weightwatch")
@@ -516,7 +517,7 @@ def _hits(args: argparse.Namespace) -> int:
 
 
 def _related(hit: dict[str, Any]) -> dict[str, Any] | None:
-    """The story a first hit came close to without joining (migration 0010), or None."""
+    """The story a first hit came close to without joining (migration 0008), or None."""
     if not hit.get("related_title") and not hit.get("related_link"):
         return None
     return {

@@ -65,6 +65,8 @@ class Settings:
     health_failures: int = DEFAULT_HEALTH_FAILURES  # consecutive failures before "broken"
     health_after: float = DEFAULT_HEALTH_AFTER  # or this long without a successful poll
     retention: float = DEFAULT_RETENTION  # keep items' text this long, for explain/backtest
+    ops_failing_after: int = SETTINGS["ops_failing_after"].default  # failed sends in a row
+    ops_failing_for: float = SETTINGS["ops_failing_for"].default  # or failing this long
 
     @property
     def tz(self) -> tzinfo:

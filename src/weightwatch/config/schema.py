@@ -338,8 +338,8 @@ SETTINGS = Table(
         Key(
             "ops",
             "channel",
-            "The channel told when a source breaks or recovers, goes stale, or a "
-            "notification URL keeps failing.",
+            "The channel told when a source breaks or recovers, goes stale, a "
+            "notification URL is failing or works again, or alerts expire undelivered.",
             '"terminal"',
             default="",
             default_text="none: such messages are only logged",
@@ -364,6 +364,31 @@ SETTINGS = Table(
             min=5.0,
             max=365 * 86400.0,
             why_max="a source without a good poll for a year is broken by any measure",
+        ),
+        Key(
+            "ops_failing_after",
+            "integer",
+            "Failed sends in a row after which the ops channel hears that a notification URL"
+            ' is failing (once, then "working again" at its next success).',
+            "10",
+            default=10,
+            min=2,
+            max=1000,
+            why=" so that a flaky channel is not an outage: one failing 30 % of sends at random"
+            " has 10 in a row about once in 250,000 sends",
+            why_max="a URL failing that often is failing by any measure",
+        ),
+        Key(
+            "ops_failing_for",
+            "duration",
+            "A notification URL whose sends have all failed for this long (5 or more of"
+            " them: one alert retried with backoff) counts as failing.",
+            '"10m"',
+            default=600.0,
+            min=60.0,
+            max=24 * 3600.0,
+            why=" so that one retry (30 s after the first attempt) cannot make a URL failing",
+            why_max="an alert is given up on after 24 h",
         ),
         Key(
             "retention",

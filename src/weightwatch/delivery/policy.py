@@ -18,6 +18,13 @@ its recent history and ``now``; the shell then sends, holds and folds as told. R
   oldest held alert), a daily digest at the first HH:MM after the oldest held alert.
 A held alert that would go out alone for a rate or quiet reason is sent as itself, not as
 a digest of one.
+
+``url_outcome`` decides, per send's outcome, what the ops channel hears about a channel
+URL: "failing" once its run of failed sends reaches ``settings.ops_failing_after`` in a
+row or lasts ``settings.ops_failing_for`` (with at least ``Failing.min_run`` failures),
+then nothing more until "working" (again) at its next success. The thresholds are the
+hysteresis: a flaky URL whose failures come a few at a time never reaches them, so it
+neither flaps nor re-arms on every success.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
+
+from weightwatch.types import UrlStreak
 
 RETRY_FIRST = 30.0
 RETRY_CAP = 3 * 3600.0
@@ -244,3 +253,38 @@ def plan(policy: Policy, alerts: list[Open], history: History, now: datetime, tz
         if budget is not None:
             budget -= 1
     return out
+
+
+@dataclass(frozen=True)
+class Failing:
+    """When a channel URL counts as failing: ``after`` failed sends in a row, or a run of
+    failed sends lasting ``lasting`` seconds (``settings.ops_failing_after`` / ``_for``)
+    once it has at least ``min_run`` of them."""
+
+    after: int = 10
+    lasting: float = 600.0
+    # A run counts by its length in time only from this many failures: alerts of a flaky
+    # URL retried minutes apart can leave 2 or 3 failures spanning 10 minutes, while one
+    # alert of a dead URL, retried with backoff, has its 5th failure 7.5 minutes after the
+    # first (and is failing at its 6th, 15.5 minutes after it).
+    min_run: int = 5
+
+
+def url_outcome(
+    streak: UrlStreak, ok: bool, now: datetime, failing: Failing
+) -> tuple[UrlStreak, str | None]:
+    """A URL's run of failed sends after one more send (``ok``: it succeeded), and the
+    event for the ops channel: "failing" (once per run), "working" (the first success
+    after a reported "failing"), or None."""
+    if ok:
+        return UrlStreak(), ("working" if streak.reported else None)
+    since = streak.since or now
+    after = UrlStreak(streak.failures + 1, since, streak.reported)
+    if streak.reported:
+        return after, None
+    lasted = (now - since).total_seconds()
+    if after.failures >= failing.after or (
+        lasted >= failing.lasting and after.failures >= failing.min_run
+    ):
+        return UrlStreak(after.failures, since, True), "failing"
+    return after, None

@@ -339,14 +339,59 @@ def render_health(
     )
 
 
-def render_url_trouble(channel: str, masked_url: str, failures: int, error: str) -> tuple[str, str]:
+def render_url_trouble(
+    channel: str, masked_url: str, failures: int, error: str, since: datetime | None = None
+) -> tuple[str, str]:
     """The ops-channel message for a notification URL whose alerts keep failing."""
+    began = f" since {format_time(since)}" if since else ""
     return (
         f"[weightwatch] alerts to {channel} keep failing",
         f"{failures} attempts in a row to deliver alerts to {masked_url} (channel {channel})"
-        f" failed.\nLast error: {error}\n\nweightwatch keeps retrying them with backoff for"
-        " up to 24 h each. This message is sent once until that URL works again.",
+        f" failed{began}.\nLast error: {error}\n\nweightwatch keeps retrying them with backoff"
+        " for up to 24 h each. You will hear once when that URL works again; until then"
+        " this is not repeated.",
     )
+
+
+def render_url_working(
+    channel: str, masked_url: str, failures: int, since: datetime | None
+) -> tuple[str, str]:
+    """The ops-channel message when a URL reported failing delivers again."""
+    return (
+        f"[weightwatch] alerts to {channel} work again",
+        f"{masked_url} (channel {channel}) accepted an alert again after {failures} failed"
+        f" attempts in a row since {format_time(since)}. Alerts still pending for it go out"
+        " as their retries come due.",
+    )
+
+
+def render_expired(groups: list[tuple[str, str, list[str]]]) -> tuple[str, str]:
+    """The ops-channel message for the alerts one delivery pass gave up on (24 h without
+    success): ``groups`` is (channel, masked URL, the alerts' titles) per URL."""
+    total = sum(len(titles) for _, _, titles in groups)
+    noun = "alert" if total == 1 else "alerts"
+    if len(groups) == 1:
+        channel, masked, _ = groups[0]
+        title = f"[weightwatch] {total} {noun} to {channel} expired undelivered"
+    else:
+        title = f"[weightwatch] {total} {noun} to {len(groups)} URLs expired undelivered"
+    lines = [
+        f"weightwatch gave up on {total} {noun} after 24 h of failed attempts:",
+    ]
+    for channel, masked, titles in groups:
+        lines += ["", f"{len(titles)} to {masked} (channel {channel}):"]
+        lines += [f"- {t}" for t in titles[:EXPIRED_LISTED]]
+        if len(titles) > EXPIRED_LISTED:
+            lines.append(f"- ... and {len(titles) - EXPIRED_LISTED} more")
+    lines += [
+        "",
+        "`weightwatch alerts --failed` lists them; `weightwatch alerts retry --all-failed`"
+        " queues them again once the channel works.",
+    ]
+    return title, "\n".join(lines)
+
+
+EXPIRED_LISTED = 10  # titles listed per URL in the expired-alerts message
 
 
 def render_storage_trouble(error: str, unrecorded: int, channels: list[str]) -> tuple[str, str]:

@@ -18,8 +18,24 @@ from typing import TYPE_CHECKING
 
 from weightwatch.config.env import mask_source_url
 from weightwatch.delivery.policy import Digest
-from weightwatch.delivery.render import RuleMatch, alert_data, render_formatted, render_health
-from weightwatch.types import AlertTarget, Item, NewAlert, SourceState, SourceUpdate
+from weightwatch.delivery.render import (
+    RuleMatch,
+    alert_data,
+    render_expired,
+    render_formatted,
+    render_health,
+    render_url_trouble,
+    render_url_working,
+)
+from weightwatch.types import (
+    AlertRow,
+    AlertTarget,
+    Item,
+    NewAlert,
+    SourceState,
+    SourceUpdate,
+    UrlStreak,
+)
 
 if TYPE_CHECKING:
     from weightwatch.config import Channel, Rule, Source
@@ -217,3 +233,62 @@ def health_notices(
         NewAlert(ops.name, url_key(url, salt), masked, title, body, kind="health", event_key=key)
         for url, masked in zip(ops.urls, ops.masked_urls, strict=True)
     ]
+
+
+def _to_ops(ops: Channel, title: str, body: str, key: str, salt: bytes) -> list[NewAlert]:
+    return [
+        NewAlert(ops.name, url_key(url, salt), masked, title, body, kind="health", event_key=key)
+        for url, masked in zip(ops.urls, ops.masked_urls, strict=True)
+    ]
+
+
+def reports_on(alert: AlertRow, ops: Channel | None, salt: bytes) -> bool:
+    """Whether the ops channel hears about the URL of ``alert``: not without an ops
+    channel, and never about its own URLs or its own messages (they could not reach it)."""
+    if ops is None or alert.kind == "health":
+        return False
+    return alert.url_key not in {url_key(u, salt) for u in ops.urls}
+
+
+def url_notices(
+    ops: Channel | None,
+    event: str | None,
+    alert: AlertRow,
+    streak: UrlStreak,
+    *,
+    error: str,
+    now: datetime,
+    salt: bytes,
+) -> list[NewAlert]:
+    """The ops channel's messages (one per URL) for ``delivery.policy.url_outcome``'s
+    event about the URL of ``alert``: "failing" (``streak`` is the run so far) or
+    "working" (``streak`` is the run that just ended)."""
+    if event is None or ops is None or not reports_on(alert, ops, salt):
+        return []
+    if event == "failing":
+        title, body = render_url_trouble(
+            alert.channel, alert.masked_url, streak.failures, error, streak.since
+        )
+    else:
+        title, body = render_url_working(
+            alert.channel, alert.masked_url, streak.failures, streak.since
+        )
+    key = f"url:{alert.url_key}:{event}:{now.isoformat()}"
+    return _to_ops(ops, title, body, key, salt)
+
+
+def expired_notices(
+    ops: Channel | None, expired: Sequence[AlertRow], *, now: datetime, salt: bytes
+) -> list[NewAlert]:
+    """One message per ops URL for the alerts a delivery pass gave up on, grouped by
+    channel URL (the ops channel's own alerts and messages left out)."""
+    if ops is None:
+        return []
+    groups: dict[str, tuple[str, str, list[str]]] = {}
+    for row in expired:
+        if reports_on(row, ops, salt):
+            groups.setdefault(row.url_key, (row.channel, row.masked_url, []))[2].append(row.title)
+    if not groups:
+        return []
+    title, body = render_expired(list(groups.values()))
+    return _to_ops(ops, title, body, f"expired:{now.isoformat()}", salt)

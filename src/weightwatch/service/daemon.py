@@ -57,6 +57,7 @@ from weightwatch.sources import health, schedule
 from weightwatch.sources.hosts import HostGate, host_of
 from weightwatch.sources.http import Fetcher
 from weightwatch.storage import Storage
+from weightwatch.storage.owner import Owner
 
 log = logging.getLogger("weightwatch")
 
@@ -144,6 +145,7 @@ class Daemon:
         self.unrecorded = Unrecorded()  # sent but not recorded: never sent again by us
         self.beat_at = time.monotonic()
         self.stats = Stats(started=now())
+        self.owner = Owner(self.config.settings.database, "run")  # held while running
         self.writer: Writer | None = None
         self.delivery_store: WriterDeliveryStore | None = None
         self.scheduler: Scheduler | None = None
@@ -186,6 +188,12 @@ class Daemon:
 
     def start(self) -> None:
         cfg = self.config
+        try:  # before opening: a refused daemon migrates and writes nothing
+            self.owner.acquire()  # StorageError "owned": another run or once has it
+        except StorageError as exc:
+            if exc.kind == "no-access":  # the database's own error says it better
+                self.writer = Writer(cfg.settings.database)
+            raise
         self.writer = Writer(cfg.settings.database)
         self.delivery_store = WriterDeliveryStore(self.writer)
         self.writer_call(lambda st: st.ensure_sources(cfg.masked_sources()))
@@ -222,6 +230,7 @@ class Daemon:
             self.scheduler.shutdown()
         if self.writer is not None:
             self.writer.close(STOP_WRITER_BUDGET)
+        self.owner.release()
 
     def _install_signals(self) -> None:
         def handler(signum: int, frame: FrameType | None) -> None:
@@ -276,6 +285,7 @@ class Daemon:
             last.start()
             last.join(STOP_DELIVERY_BUDGET)
             self.writer.close(STOP_WRITER_BUDGET)
+        self.owner.release()
         log.info("Stopped.")
 
     def _last_delivery(self) -> None:

@@ -17,11 +17,11 @@ import random
 import threading
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from weightwatch.config import Config
+from weightwatch.config import Channel, Config
 from weightwatch.delivery import notify as _notify
 from weightwatch.delivery import policy as delivery
 from weightwatch.delivery import routing
@@ -29,7 +29,6 @@ from weightwatch.delivery.render import (
     render_digest,
     render_storage_recovered,
     render_storage_trouble,
-    render_url_trouble,
 )
 from weightwatch.errors import StorageError
 from weightwatch.service.writer import DeliveryStore, WriterClosed
@@ -137,6 +136,22 @@ def deliver_pending(
     _deliver_due(
         config, storage, memory, outcome, moment, now, timeout, respect_backoff, rand, should_stop
     )
+    if _ops(config) is not None and not should_stop():
+        # What this pass told the ops channel (a URL failing or working again, alerts
+        # expired) goes now, not a pass later: only new health messages are looked at.
+        _deliver_due(
+            config,
+            storage,
+            memory,
+            outcome,
+            moment,
+            now,
+            timeout,
+            respect_backoff,
+            rand,
+            should_stop,
+            only=lambda a: a.kind == "health" and a.attempts == 0 and a.status == "pending",
+        )
     if memory.sends and not memory.ops_told:
         memory.ops_told = True
         _tell_ops_directly(config, memory, timeout, storage.url_salt)
@@ -156,6 +171,7 @@ def _deliver_due(
     respect_backoff: bool,
     rand: Callable[[], float],
     should_stop: Callable[[], bool],
+    only: Callable[[AlertRow], bool] | None = None,
 ) -> None:
     urls = {
         routing.url_key(url, storage.url_salt): (name, url)
@@ -164,6 +180,8 @@ def _deliver_due(
     }
     by_url: dict[str, list[AlertRow]] = defaultdict(list)
     for alert in storage.open_alerts():
+        if only is not None and not only(alert):
+            continue
         if memory.holds(alert):
             continue  # sent but not recorded, or its URL is paused until a write succeeds
         if alert.url_key not in urls:
@@ -189,10 +207,11 @@ def _deliver_due(
         by_url[alert.url_key].append(alert)
 
     to_send: dict[str, list[AlertRow]] = {}
+    expired: list[tuple[AlertRow, str]] = []
     for key, alerts in by_url.items():
         try:
             sending = _plan_url(
-                config, storage, key, alerts, urls, moment, respect_backoff, outcome
+                config, storage, key, alerts, urls, moment, respect_backoff, expired
             )
         except WriterClosed:
             raise
@@ -201,6 +220,13 @@ def _deliver_due(
             continue
         if sending:
             to_send[key] = sending
+    if expired:
+        try:
+            _expire(config, storage, expired, moment, outcome)
+        except WriterClosed:
+            raise
+        except StorageError as exc:  # still open: the next pass expires them again
+            _storage_failed(memory, exc, moment)
     if to_send:
         _deliver(config, storage, to_send, urls, memory, outcome, now, timeout, rand, should_stop)
 
@@ -213,10 +239,10 @@ def _plan_url(
     urls: dict[str, tuple[str, str]],
     moment: datetime,
     respect_backoff: bool,
-    outcome: DeliveryOutcome,
+    expired: list[tuple[AlertRow, str]],
 ) -> list[AlertRow]:
-    """Ask ``delivery.plan`` about one URL's open alerts; expire, hold and fold as told;
-    the alerts to send now, in order."""
+    """Ask ``delivery.plan`` about one URL's open alerts; hold and fold as told, add those
+    to expire to ``expired`` (with their error); the alerts to send now, in order."""
     channel = config.channels[urls[key][0]]
     sent_last_hour, last_digest = storage.url_history(key, moment)
     opens = [
@@ -242,10 +268,7 @@ def _plan_url(
     for alert_id in plan.expire:
         row = rows[alert_id]
         error = f"Gave up after 24 h and {row.attempts} attempts: {row.last_error or 'never sent'}"
-        storage.mark_failed(alert_id, error=error, now=moment, attempted=False)
-        outcome.failed += 1
-        outcome.errors.append(f"{row.channel} {row.masked_url}: {error}")
-        log.error("Alert %s to %s %s failed: %s", alert_id, row.channel, row.masked_url, error)
+        expired.append((row, error))
     if plan.hold:
         storage.hold_alerts(plan.hold, now=moment)
     sending: list[AlertRow] = []
@@ -433,35 +456,36 @@ def _tell_ops_directly(config: Config, memory: Unrecorded, timeout: float, salt:
             log.warning("Could not tell %s that the database fails: %s", ops.name, result.error)
 
 
-URL_TROUBLE_AFTER = 3  # failed attempts in a row before the ops channel hears of it
+def _ops(config: Config) -> Channel | None:
+    return config.channels.get(config.settings.ops) if config.settings.ops else None
 
 
-def _report_url_trouble(
+def _failing(config: Config) -> delivery.Failing:
+    s = config.settings
+    return delivery.Failing(after=s.ops_failing_after, lasting=s.ops_failing_for)
+
+
+def _expire(
     config: Config,
     storage: DeliveryStore,
-    alert: AlertRow,
-    failures: int,
-    error: str,
-    now: datetime,
+    expired: list[tuple[AlertRow, str]],
+    moment: datetime,
+    outcome: DeliveryOutcome,
 ) -> None:
-    """Tell the ops channel, once, that a URL keeps failing (unless it is the ops URL)."""
-    ops = config.channels.get(config.settings.ops) if config.settings.ops else None
-    if ops is None or alert.kind == "health":
-        return
-    ops_keys = [routing.url_key(u, storage.url_salt) for u in ops.urls]
-    if alert.url_key in ops_keys or storage.url_health(alert.url_key)[1]:
-        return
-    title, body = render_url_trouble(alert.channel, alert.masked_url, failures, error)
-    key = f"url:{alert.url_key}:{now.isoformat()}"
-    storage.queue_alerts(
-        [
-            NewAlert(ops.name, k, masked, title, body, kind="health", event_key=key)
-            for k, masked in zip(ops_keys, ops.masked_urls, strict=True)
-        ],
-        now=now,
+    """Mark the alerts this pass gave up on failed, and tell the ops channel in ONE
+    message (``routing.expired_notices``), in one transaction."""
+    notices = routing.expired_notices(
+        _ops(config), [row for row, _ in expired], now=moment, salt=storage.url_salt
     )
-    storage.set_url_reported(alert.url_key, True)
-    log.warning("Alerts to %s %s keep failing; told %s.", alert.channel, alert.masked_url, ops.name)
+    storage.expire_alerts([(row.id, error) for row, error in expired], notices, now=moment)
+    for row, error in expired:
+        outcome.failed += 1
+        outcome.errors.append(f"{row.channel} {row.masked_url}: {error}")
+        log.error("Alert %s to %s %s failed: %s", row.id, row.channel, row.masked_url, error)
+    if notices:
+        log.warning(
+            "Told %s that %d alert(s) expired undelivered.", notices[0].channel, len(expired)
+        )
 
 
 def _record_delivery(
@@ -473,16 +497,37 @@ def _record_delivery(
     rand: Callable[[], float],
     outcome: DeliveryOutcome,
 ) -> None:
-    """Commit one send's outcome: sent, retry later (with backoff), or failed for good."""
+    """Commit one send's outcome: sent, retry later (with backoff), or failed for good;
+    with its URL's run of failures and what the ops channel hears of it
+    (``delivery.url_outcome``: "failing" once, "working again" once)."""
+    ops = _ops(config)
+    streak = storage.url_streak(alert.url_key)
     if result.ok:
-        storage.mark_sent(alert.id, now=stamp, url_key=alert.url_key)
+        _, event = delivery.url_outcome(streak, True, stamp, _failing(config))
+        notices = routing.url_notices(
+            ops, event, alert, streak, error="", now=stamp, salt=storage.url_salt
+        )
+        storage.mark_sent(alert.id, now=stamp, url_key=alert.url_key, notices=notices)
         outcome.sent += 1
+        if notices:
+            log.info(
+                "Alerts to %s %s work again; told %s.",
+                alert.channel,
+                alert.masked_url,
+                notices[0].channel,
+            )
         return
     error = _notify.scrub(result.error, config.secrets)
     label = f"{alert.channel} {alert.masked_url}"
-    failures = storage.url_failure(alert.url_key, alert.masked_url, error)
-    if failures >= URL_TROUBLE_AFTER:
-        _report_url_trouble(config, storage, alert, failures, error, stamp)
+    after, event = delivery.url_outcome(streak, False, stamp, _failing(config))
+    notices = routing.url_notices(
+        ops, event, alert, after, error=error, now=stamp, salt=storage.url_salt
+    )
+    if event and not notices:  # nobody to tell: it stays unreported
+        after = replace(after, reported=False)
+    storage.record_url_failure(alert.url_key, alert.masked_url, error, after, notices, now=stamp)
+    if notices:
+        log.warning("Alerts to %s keep failing; told %s.", label, notices[0].channel)
     if result.status == "permanent" or delivery.is_permanent(error):
         storage.mark_failed(alert.id, error=error, now=stamp, attempted=True)
         outcome.failed += 1

@@ -24,6 +24,7 @@ from weightwatch.service.poll import (
 from weightwatch.sources import health
 from weightwatch.sources.hosts import HostGate, host_of
 from weightwatch.sources.http import Fetcher
+from weightwatch.storage.owner import Owner
 from weightwatch.storage.store import Storage
 from weightwatch.types import CycleSummary, SourceOutcome, SourceState
 
@@ -131,10 +132,39 @@ def run_once(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     storage: Storage | None = None,
 ) -> CycleSummary:
-    """``weightwatch once``: poll every source, deliver pending alerts, summarise."""
+    """``weightwatch once``: poll every source, deliver pending alerts, summarise.
+
+    It owns the database while it runs (``storage.owner``): next to a running daemon (or
+    another ``once``) it raises ``StorageError`` (kind "owned") before opening it, and
+    so never delivers an alert the other process is delivering (nor migrates its file).
+    """
     started = time.monotonic()
-    own = storage is None
-    store = storage or Storage(config.settings.database)
+    owner = Owner(storage.path if storage is not None else config.settings.database, "once")
+    try:  # before opening: a refused once migrates and writes nothing
+        owner.acquire()
+    except StorageError as exc:
+        if exc.kind == "no-access" and storage is None:  # the database's error says it better
+            Storage(config.settings.database).close()
+        raise
+    try:
+        store = storage or Storage(config.settings.database)
+        try:
+            return _run_once(config, store, backfill=backfill, now=now, started=started)
+        finally:
+            if storage is None:
+                store.close()
+    finally:
+        owner.release()
+
+
+def _run_once(
+    config: Config,
+    store: Storage,
+    *,
+    backfill: bool,
+    now: Callable[[], datetime],
+    started: float,
+) -> CycleSummary:
     fetcher = Fetcher(
         timeout=config.settings.timeout,
         max_body=config.settings.max_body,
@@ -156,5 +186,3 @@ def run_once(
         return summary
     finally:
         fetcher.close()
-        if own:
-            store.close()

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from weightwatch.errors import StorageError
 from weightwatch.storage import Storage
-from weightwatch.types import AlertRow, NewAlert
+from weightwatch.types import AlertRow, NewAlert, UrlStreak
 
 T = TypeVar("T")
 
@@ -96,13 +96,31 @@ class DeliveryStore(Protocol):
     def open_alerts(self) -> list[AlertRow]: ...
     def alert(self, alert_id: int) -> AlertRow | None: ...
     def url_history(self, url_key: str, now: datetime) -> tuple[int, datetime | None]: ...
-    def url_health(self, url_key: str) -> tuple[int, bool]: ...
+    def url_streak(self, url_key: str) -> UrlStreak: ...
     def hold_alerts(self, holds: Iterable[tuple[int, str]], *, now: datetime) -> None: ...
     def fold_into_digest(self, ids: list[int], digest: NewAlert, *, now: datetime) -> int: ...
     def queue_alerts(self, alerts: Iterable[NewAlert], *, now: datetime) -> int: ...
-    def set_url_reported(self, url_key: str, reported: bool) -> None: ...
-    def url_failure(self, url_key: str, masked_url: str, error: str | None) -> int: ...
-    def mark_sent(self, alert_id: int, *, now: datetime, url_key: str | None = None) -> None: ...
+    def record_url_failure(
+        self,
+        url_key: str,
+        masked_url: str,
+        error: str,
+        streak: UrlStreak,
+        notices: Iterable[NewAlert] = (),
+        *,
+        now: datetime,
+    ) -> None: ...
+    def expire_alerts(
+        self, expired: Iterable[tuple[int, str]], notices: Iterable[NewAlert] = (), *, now: datetime
+    ) -> None: ...
+    def mark_sent(
+        self,
+        alert_id: int,
+        *,
+        now: datetime,
+        url_key: str | None = None,
+        notices: Iterable[NewAlert] = (),
+    ) -> None: ...
     def mark_retry(
         self, alert_id: int, *, error: str, next_attempt: datetime, now: datetime
     ) -> None: ...
@@ -129,8 +147,8 @@ class WriterDeliveryStore:
     def url_history(self, url_key: str, now: datetime) -> tuple[int, datetime | None]:
         return self._writer.call(lambda s: s.url_history(url_key, now))
 
-    def url_health(self, url_key: str) -> tuple[int, bool]:
-        return self._writer.call(lambda s: s.url_health(url_key))
+    def url_streak(self, url_key: str) -> UrlStreak:
+        return self._writer.call(lambda s: s.url_streak(url_key))
 
     def hold_alerts(self, holds: Iterable[tuple[int, str]], *, now: datetime) -> None:
         self._writer.call(lambda s: s.hold_alerts(holds, now=now))
@@ -141,14 +159,39 @@ class WriterDeliveryStore:
     def queue_alerts(self, alerts: Iterable[NewAlert], *, now: datetime) -> int:
         return self._writer.call(lambda s: s.queue_alerts(alerts, now=now))
 
-    def set_url_reported(self, url_key: str, reported: bool) -> None:
-        self._writer.call(lambda s: s.set_url_reported(url_key, reported))
+    def record_url_failure(
+        self,
+        url_key: str,
+        masked_url: str,
+        error: str,
+        streak: UrlStreak,
+        notices: Iterable[NewAlert] = (),
+        *,
+        now: datetime,
+    ) -> None:
+        notices = list(notices)
+        self._writer.call(
+            lambda s: s.record_url_failure(url_key, masked_url, error, streak, notices, now=now)
+        )
 
-    def url_failure(self, url_key: str, masked_url: str, error: str | None) -> int:
-        return self._writer.call(lambda s: s.url_failure(url_key, masked_url, error))
+    def expire_alerts(
+        self, expired: Iterable[tuple[int, str]], notices: Iterable[NewAlert] = (), *, now: datetime
+    ) -> None:
+        expired, notices = list(expired), list(notices)
+        self._writer.call(lambda s: s.expire_alerts(expired, notices, now=now))
 
-    def mark_sent(self, alert_id: int, *, now: datetime, url_key: str | None = None) -> None:
-        self._writer.call(lambda s: s.mark_sent(alert_id, now=now, url_key=url_key))
+    def mark_sent(
+        self,
+        alert_id: int,
+        *,
+        now: datetime,
+        url_key: str | None = None,
+        notices: Iterable[NewAlert] = (),
+    ) -> None:
+        notices = list(notices)
+        self._writer.call(
+            lambda s: s.mark_sent(alert_id, now=now, url_key=url_key, notices=notices)
+        )
 
     def mark_retry(
         self, alert_id: int, *, error: str, next_attempt: datetime, now: datetime

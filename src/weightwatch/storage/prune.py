@@ -7,7 +7,7 @@ the end of ``once``. What goes, and why no item can alert twice (docs/capacity.m
   (``items.last_seen`` differs from ``sources.last_document``) and last in any document
   before ``now - memory`` (``memory = max(MEMORY, retention)``). An id still in the latest
   document is kept however old, even while the feed answers 304 for months; a source with
-  no 200 since migration 0012 keeps all its ids, and so does a watched page (its items
+  no 200 since migration 0010 keeps all its ids, and so does a watched page (its items
   are new blocks of text, and the blocks still on it are ``page_blocks``' memory). An
   item comes back as new only if its feed leaves it out of every document for ``memory``
   and then serves it again.

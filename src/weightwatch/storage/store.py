@@ -16,13 +16,14 @@ Tables (created by the named migrations; never edit one once released, add a new
   after; ``last_seen``: when last in a document of the feed).
 - ``hits``     an item that matched a rule; ``duplicate_of`` points at the first hit of its
   story (same canonical link, near-identical title or shared distinctive words);
-  ``related_*`` (0010) name the story a first hit came close to without joining.
+  ``related_*`` (0008) name the story a first hit came close to without joining.
 - ``alerts``   one row per message and channel URL (a hit's alert, a digest, a health
   notice): pending, held, folded into a digest, sent or failed, with attempts and the last
   error. The URL itself is not stored (it may hold secrets): ``url_key`` is its
   HMAC-SHA256 under the database's salt (``delivery.routing.url_key``; rows queued before
   migration 0007 held a bare SHA-256 until ``rekey_urls``) and ``masked_url`` is printable.
-- ``url_health``  per channel URL: consecutive failed sends, whether that was reported.
+- ``url_health``  per channel URL: consecutive failed sends, since when, whether the ops
+  channel was told it is failing (``UrlStreak``).
 - ``page_blocks``  per watched page, the fingerprint of each block of text seen on it and
   when it was last seen (forgotten after ``pagediff.WINDOW``): the "is this text new?" memory.
 - ``story_features``  per hit, its story features (``matching.story.Features`` as JSON).
@@ -64,6 +65,7 @@ from weightwatch.types import (
     SourceUpdate,
     StoryContext,
     StoryLookup,
+    UrlStreak,
 )
 
 if TYPE_CHECKING:
@@ -578,15 +580,24 @@ class Storage:
         ).fetchone()
         return int(row[0]), from_iso(row[1])
 
-    def mark_sent(self, alert_id: int, *, now: datetime, url_key: str | None = None) -> None:
-        """Record a delivered alert (and, with ``url_key``, that its URL works) in one go."""
+    def mark_sent(
+        self,
+        alert_id: int,
+        *,
+        now: datetime,
+        url_key: str | None = None,
+        notices: Iterable[NewAlert] = (),
+    ) -> None:
+        """Record a delivered alert (and, with ``url_key``, that its URL works: its run of
+        failures ends) in one go, with the ops ``notices`` that decided ("working again")."""
         with self.transaction() as conn:
             if url_key is not None:
                 conn.execute(
-                    "UPDATE url_health SET consecutive_failures = 0, reported = 0"
-                    " WHERE url_key = ?",
+                    "UPDATE url_health SET consecutive_failures = 0, reported = 0,"
+                    " failing_since = NULL WHERE url_key = ?",
                     [url_key],
                 )
+            self._insert_alerts(conn, None, notices, iso(now))
             conn.execute(
                 "UPDATE alerts SET status = 'sent', attempts = attempts + 1, sent = ?,"
                 " updated = ?, next_attempt = NULL, hold = NULL WHERE id = ?",
@@ -723,6 +734,61 @@ class Storage:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute(f"PRAGMA secure_delete = {int(secure)}")
         return changed
+
+    def url_streak(self, url_key: str) -> UrlStreak:
+        """The URL's current run of failed sends (an empty one if it never failed)."""
+        row = self.conn.execute(
+            "SELECT consecutive_failures, failing_since, reported FROM url_health"
+            " WHERE url_key = ?",
+            [url_key],
+        ).fetchone()
+        if row is None:
+            return UrlStreak()
+        return UrlStreak(int(row[0]), from_iso(row[1]), bool(row[2]))
+
+    def record_url_failure(
+        self,
+        url_key: str,
+        masked_url: str,
+        error: str,
+        streak: UrlStreak,
+        notices: Iterable[NewAlert] = (),
+        *,
+        now: datetime,
+    ) -> None:
+        """Store a URL's run of failures as ``streak`` (decided by
+        ``delivery.policy.url_outcome``) with its ops ``notices``, in one transaction."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO url_health (url_key, masked_url, consecutive_failures, last_error,"
+                " reported, failing_since) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (url_key) DO UPDATE SET masked_url = excluded.masked_url,"
+                " consecutive_failures = excluded.consecutive_failures,"
+                " last_error = excluded.last_error, reported = excluded.reported,"
+                " failing_since = excluded.failing_since",
+                [
+                    url_key,
+                    masked_url,
+                    streak.failures,
+                    error,
+                    int(streak.reported),
+                    iso(streak.since) if streak.since else None,
+                ],
+            )
+            self._insert_alerts(conn, None, notices, iso(now))
+
+    def expire_alerts(
+        self, expired: Iterable[tuple[int, str]], notices: Iterable[NewAlert] = (), *, now: datetime
+    ) -> None:
+        """Mark (id, error) alerts failed (given up on) and queue the ops ``notices`` saying
+        so, in one transaction."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE alerts SET status = 'failed', last_error = ?, next_attempt = NULL,"
+                " updated = ? WHERE id = ?",
+                [(error, iso(now), alert_id) for alert_id, error in expired],
+            )
+            self._insert_alerts(conn, None, notices, iso(now))
 
     def url_health(self, url_key: str) -> tuple[int, bool]:
         row = self.conn.execute(

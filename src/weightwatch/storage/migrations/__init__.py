@@ -5,11 +5,11 @@ application code, so what an old database migrates to never depends on today's c
 Migration 0005 backfills story features with its own frozen copy (``story_0005``).
 
 Tables: ``sources`` (0001; ``next_due`` 0002; ``health``, ``last_new_item`` 0004;
-``body_hash``, ``unchanged_polls``, ``last_unchanged`` 0011; ``last_document`` 0012;
-``item_times``, ``interval``, ``interval_reason`` 0013), ``items`` (0001; ``last_seen``
-0012), ``hits`` (0001; ``related_*`` 0010), ``alerts`` (0001, rebuilt by 0004),
-``page_blocks`` (0003), ``url_health`` (0004), ``story_features`` and ``story_words``
-(0005), ``meta`` (0007).
+``body_hash``, ``unchanged_polls``, ``last_unchanged`` 0009; ``last_document`` 0010;
+``item_times``, ``interval``, ``interval_reason`` 0011), ``items`` (0001; ``last_seen``
+0010), ``hits`` (0001; ``related_*`` 0008), ``alerts`` (0001, rebuilt by 0004),
+``page_blocks`` (0003), ``url_health`` (0004; ``failing_since`` 0012), ``story_features``
+and ``story_words`` (0005), ``meta`` (0007).
 """
 
 from __future__ import annotations
@@ -334,8 +334,8 @@ def _m0007_url_salt(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO meta (id, url_salt) VALUES (1, ?)", [secrets.token_bytes(32)])
 
 
-@migrations(name="0010_related_hint")
-def _m0010_related_hint(db: sqlite_utils.Database) -> None:
+@migrations(name="0008_related_hint")
+def _m0008_related_hint(db: sqlite_utils.Database) -> None:
     """The related-story hint: a hit that started a story close to an earlier one keeps
     that story's first hit (title, source, link, when it alerted) for ``weightwatch hits``;
     its alerts carry the hint in their body and data. NULL: no hint (and older hits)."""
@@ -343,8 +343,8 @@ def _m0010_related_hint(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE hits ADD COLUMN {column} TEXT")
 
 
-@migrations(name="0011_unchanged_bodies")
-def _m0011_unchanged_bodies(db: sqlite_utils.Database) -> None:
+@migrations(name="0009_unchanged_bodies")
+def _m0009_unchanged_bodies(db: sqlite_utils.Database) -> None:
     """A 200 whose body is byte-identical to the last one is not parsed again: each source
     keeps the hash of its last body, how many polls found it unchanged, and when last."""
     db.execute("ALTER TABLE sources ADD COLUMN body_hash TEXT")
@@ -352,8 +352,8 @@ def _m0011_unchanged_bodies(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN last_unchanged TEXT")
 
 
-@migrations(name="0012_items_last_seen")
-def _m0012_items_last_seen(db: sqlite_utils.Database) -> None:
+@migrations(name="0010_items_last_seen")
+def _m0010_items_last_seen(db: sqlite_utils.Database) -> None:
     """Item ids are forgotten once long gone from their feed (``storage.prune``).
 
     ``items.last_seen`` is when the item was last in a document its feed served (NULL for
@@ -366,11 +366,18 @@ def _m0012_items_last_seen(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN last_document TEXT")
 
 
-@migrations(name="0013_sources_item_times")
-def _m0013_sources_item_times(db: sqlite_utils.Database) -> None:
+@migrations(name="0011_sources_item_times")
+def _m0011_sources_item_times(db: sqlite_utils.Database) -> None:
     """Adaptive polling survives restarts: each source's recent item publish times (a JSON
     array of unix seconds, bounded by ``sources.schedule.HISTORY``) and the interval the
     scheduler chose last with its reason (for ``status``)."""
     db.execute("ALTER TABLE sources ADD COLUMN item_times TEXT")
     db.execute("ALTER TABLE sources ADD COLUMN interval REAL")
     db.execute("ALTER TABLE sources ADD COLUMN interval_reason TEXT")
+
+
+@migrations(name="0012_url_failing_since")
+def _m0012_url_failing_since(db: sqlite_utils.Database) -> None:
+    """When a channel URL's current run of failed sends began, for the ops channel's
+    "keeps failing" after ``settings.ops_failing_for`` (NULL: no run of failures)."""
+    db.execute("ALTER TABLE url_health ADD COLUMN failing_since TEXT")
