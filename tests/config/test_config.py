@@ -363,6 +363,12 @@ def test_format_size_round_trips(size: int) -> None:
         ('dedup_window = "-1h"', "settings.dedup_window: expected a duration"),
         ("user_agent = 7", "settings.user_agent: expected a string, found 7"),
         ('database = ""', "settings.database: is empty; remove the key"),
+        # A refused bound is one problem, not also a clash with the other bound's default.
+        ('min_interval = "2s"', "settings.min_interval: must be at least 5s"),
+        (
+            'min_interval = "30m"\nmax_interval = "10m"',
+            'settings.min_interval: is "30m" but settings.max_interval is "10m"; the shortest',
+        ),
     ],
 )
 def test_settings_out_of_range_or_of_the_wrong_type(settings: str, problem: str) -> None:

@@ -18,8 +18,8 @@ from daemon_harness import RULE, start, wait_for
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 
-BUDGET, LOW, HIGH, OWN = 12.0, 5.0, 30.0, 7.0
-WATCH = 45.0  # seconds of polling compared  # settings.interval / min / max, own interval
+BUDGET, LOW, HIGH, OWN = 9.0, 5.0, 20.0, 5.0
+WATCH = 30.0  # seconds of polling compared  # settings.interval / min / max, own interval
 SLACK = 2.0  # a poll's own time and the 1 s host gate (all sources share one host)
 
 

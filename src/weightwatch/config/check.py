@@ -485,7 +485,9 @@ class Checker:
         values.setdefault("database", default_database_path(self.env, config_path=self.path))
         low = values.get("min_interval", SETTINGS["min_interval"].default)
         high = values.get("max_interval", SETTINGS["max_interval"].default)
-        if low > high:
+        refused = {p.path for p in self.problems}
+        bounds_ok = not refused & {"settings.min_interval", "settings.max_interval"}
+        if bounds_ok and low > high:  # a refused bound already has its own message
             self.add(
                 "settings.min_interval",
                 f"is {SETTINGS['min_interval'].toml(low)} but settings.max_interval is "
