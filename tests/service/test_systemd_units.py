@@ -52,6 +52,13 @@ def test_system_unit_keeps_state_and_config_in_systemd_directories() -> None:
     assert service["DynamicUser"] == "yes"
 
 
+def test_system_unit_does_not_write_bytecode_into_its_read_only_code() -> None:
+    # Under ProtectSystem=strict each first import would fail an openat() with EROFS.
+    service = keys("weightwatch.service")["Service"]
+    assert service["ProtectSystem"] == "strict"
+    assert service["Environment"] == "PYTHONDONTWRITEBYTECODE=1"
+
+
 @pytest.mark.system
 @needs_analyze
 @pytest.mark.parametrize("name", ["weightwatch.service", "weightwatch-user.service"])
