@@ -59,9 +59,9 @@ test: lint wheel-smoke
 	$(BIN)/python -m pytest -q -n 4 -m system --durations=15 --cov --cov-append --cov-report=term:skip-covered
 
 # The development loop: unit and integration tiers only (no subprocess, no corpus sweep),
-# on both cores. `make test` stays serial: its system tests measure real time.
+# three workers on two cores (the integration tests wait on loopback sockets). `make test` stays serial: its system tests measure real time.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -n 2 -m "unit or integration"
+	$(BIN)/python -m pytest -q -n 3 -m "unit or integration"
 
 # docs/systemd.md under a real systemd 252 (PID 1 of a Debian 12 container, systemd-nspawn):
 # every unit check and doc claim of ../shared/tools/systemd-lab.sh, with STRICT_DOCS=1. Needs
