@@ -7,58 +7,13 @@ the ops channel); ``run_once`` opens the database afresh each time, as a restart
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from builders import write_config
-from feedgen import Entry, rss
+from delivery_builders import Clock, prime, publish, setup
 from servers import HTTPTestServer, WebhookReceiver
-from weightwatch import config as config_mod
 from weightwatch.service.once import run_once
-
-T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-OLD = Entry("Quarterly update on robot arms", "https://lab.example/robots", guid="r1")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += timedelta(**kw)
-
-
-def setup(tmp_path: Path, feed_url: str, channels: str, *, settings: str) -> config_mod.Config:
-    """Source "lab", rule "weights" ('open weights') notifying "hook"; UTC clock."""
-    rule = 'name = "weights"\nquery = \'open weights\'\nnotify = ["hook"]\n'
-    return write_config(
-        tmp_path,
-        {"lab": feed_url},
-        f"[channels]\n{channels}",
-        [rule],
-        f'timezone = "UTC"\n{settings}',
-    )
-
-
-def prime(http: HTTPTestServer, cfg: config_mod.Config, clock: Clock) -> None:
-    http.set("/f.xml", rss([OLD]))
-    run_once(cfg, now=clock)
-
-
-def publish(http: HTTPTestServer, n: int) -> None:
-    stories = [
-        Entry(
-            f"Lab {k} releases open weights for model {k}", f"https://lab.example/{k}", guid=f"g{k}"
-        )
-        for k in range(1, n + 1)
-    ]
-    http.set("/f.xml", rss([*stories, OLD]))
-
 
 pytestmark = pytest.mark.integration
 

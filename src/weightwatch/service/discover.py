@@ -16,7 +16,7 @@ from weightwatch.errors import ParseError, SourceError
 from weightwatch.sources import discover
 from weightwatch.sources import feeds as _parser
 from weightwatch.sources import page as _page
-from weightwatch.sources.http import Fetcher
+from weightwatch.sources.http import Fetcher, Response
 from weightwatch.types import FeedResult
 
 #: Candidates fetched to check them, at most (one at a time).
@@ -48,16 +48,7 @@ def run(
         except SourceError as exc:
             out.write(f"Could not fetch {url}: {exc}\n")
             return 1
-        try:
-            feed = _parser.parse(
-                response.body,
-                source="",
-                url=response.url,
-                now=datetime.now(UTC),
-                headers=response.headers,
-            )
-        except ParseError:
-            feed = None
+        feed = _as_feed(response)
         if feed is not None:
             kind = _KIND_NAMES.get(feed.kind, feed.kind)
             out.write(f"{url} is itself a feed ({kind}, {_items(feed)}).\n\n")
@@ -82,12 +73,28 @@ def run(
         fetcher.close()
 
 
+def _read_feed(response: Response) -> FeedResult:
+    """``response`` read as a feed (ParseError when it is not one)."""
+    return _parser.parse(
+        response.body,
+        source="",
+        url=response.url,
+        now=datetime.now(UTC),
+        headers=response.headers,
+    )
+
+
+def _as_feed(response: Response) -> FeedResult | None:
+    """``response`` read as a feed, or None when it is not one (a page)."""
+    try:
+        return _read_feed(response)
+    except ParseError:
+        return None
+
+
 def _try_feed(fetcher: Fetcher, url: str) -> tuple[FeedResult | None, str]:
     try:
-        got = fetcher.fetch(url, source="discover")
-        return _parser.parse(
-            got.body, source="", url=got.url, now=datetime.now(UTC), headers=got.headers
-        ), ""
+        return _read_feed(fetcher.fetch(url, source="discover")), ""
     except SourceError as exc:
         return None, exc.message
 
@@ -167,16 +174,7 @@ def offers(
     fetcher = Fetcher(timeout=timeout, max_body=DEFAULT_MAX_BODY, user_agent=user_agent)
     try:
         response = fetcher.fetch(url, source="discover")
-        try:
-            feed = _parser.parse(
-                response.body,
-                source="",
-                url=response.url,
-                now=datetime.now(UTC),
-                headers=response.headers,
-            )
-        except ParseError:
-            feed = None
+        feed = _as_feed(response)
         if feed is not None:
             kind = _KIND_NAMES.get(feed.kind, feed.kind)
             return [Offer(url, feed.title or "", kind, "the URL itself", len(feed.items))]
