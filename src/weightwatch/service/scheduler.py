@@ -109,14 +109,38 @@ class Scheduler:
             self._sched.shutdown(wait=False)
 
 
+def rescale_due(
+    scaled_at: float | None,
+    dirty: bool,
+    now: float,
+    *,
+    every: float,
+    min_gap: float,
+) -> bool:
+    """Whether ``Adaptive`` recomputes the global scale now (pure): never computed (or the
+    sources changed: ``scaled_at`` None), the clock went back, ``every`` seconds passed, or
+    an adaptive source learned something (``dirty``) and at least ``min_gap`` seconds passed.
+    The gap bounds the cost (one rescale reads every source's rate: O(sources)) when many
+    sources learn in quick succession; a learned rate reaches the scale at most ``min_gap``
+    late (the source's own model is used at once)."""
+    if scaled_at is None:
+        return True
+    age = now - scaled_at
+    return age < 0 or age >= every or (dirty and age >= min_gap)
+
+
 class Adaptive:
     """The daemon's adaptive-polling state (``sources.schedule``): each source's ``Model``
     learned from the publish times of its new items, and the global scale that shares the
-    budget among the adaptive sources, recomputed when an adaptive source learned something
-    and at least every ``RESCALE_EVERY`` seconds (rates also fall while nothing arrives).
-    Thread-safe: poll jobs call ``learn`` and ``plan`` from the scheduler's pool."""
+    budget among the adaptive sources, recomputed at least every ``RESCALE_EVERY`` seconds
+    (rates also fall while nothing arrives) and, after an adaptive source learned
+    something, at the next plan at least ``RESCALE_MIN_GAP`` seconds after the last one
+    (``rescale_due``: not on every poll that finds an item, which at 1,000 sources made
+    each such poll read every source's rate). Thread-safe: poll jobs call ``learn`` and
+    ``plan`` from the scheduler's pool."""
 
     RESCALE_EVERY = 60.0
+    RESCALE_MIN_GAP = 5.0
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -124,6 +148,8 @@ class Adaptive:
         self.adaptive: frozenset[str] = frozenset()
         self.scale = 0.0
         self.scaled_at: float | None = None
+        self.dirty = False  # an adaptive source learned something since the last rescale
+        self.rescales = 0  # how many times the scale was computed (tests, diagnostics)
 
     def configure(
         self, adaptive: Iterable[str], stored: dict[str, tuple[float, ...]], now: float
@@ -134,7 +160,7 @@ class Adaptive:
             for name, times in stored.items():
                 if name not in self.models:
                     self.models[name] = schedule.learn(schedule.EMPTY, times, now)
-            self.scaled_at = None
+            self.scaled_at = None  # other sources: share the budget anew at the next plan
 
     def learn(self, name: str, published: Iterable[float], now: float) -> tuple[float, ...] | None:
         """Add a poll's new items; their times to store when the model changed, else None."""
@@ -145,18 +171,27 @@ class Adaptive:
                 return None
             self.models[name] = new
             if name in self.adaptive:
-                self.scaled_at = None  # its rate changed: share the budget anew
+                self.dirty = True  # its rate changed: share the budget anew (rescale_due)
             return new.times
 
     def plan(self, name: str, now: float, bounds: schedule.Bounds, **kwargs: Any) -> schedule.Plan:
         with self.lock:
-            if self.scaled_at is None or now - self.scaled_at >= self.RESCALE_EVERY:
+            due = rescale_due(
+                self.scaled_at,
+                self.dirty,
+                now,
+                every=self.RESCALE_EVERY,
+                min_gap=self.RESCALE_MIN_GAP,
+            )
+            if due:
                 rates = [
                     schedule.rate(self.models.get(n, schedule.EMPTY), now)
                     for n in sorted(self.adaptive)
                 ]
                 self.scale = schedule.scale_for(rates, bounds)
                 self.scaled_at = now
+                self.dirty = False
+                self.rescales += 1
             model = self.models.get(name, schedule.EMPTY)
             scale = self.scale
         return schedule.plan(model, now, scale=scale, bounds=bounds, **kwargs)
