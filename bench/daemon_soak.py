@@ -10,6 +10,9 @@ Usage (from the repo root):
     .venv/bin/python bench/daemon_soak.py --gc-log           # are GC pauses the lateness?
     .venv/bin/python bench/daemon_soak.py --tracemalloc 50   # what does the heap hold/grow?
     .venv/bin/python bench/daemon_soak.py --slow-hosts 5 --failing-hosts 5   # a realistic mix
+    .venv/bin/python bench/daemon_soak.py --schedule adaptive \
+        --rates-from ../shared/corpus/timelines/items-2023-02-08_2023-09-30.tsv.gz
+                                          # real rates; requests vs budget, time to phone
 
 What it does:
 
@@ -19,8 +22,11 @@ What it does:
   ``--change-share`` of the feeds gets 1–3 new items (some matching the rule), so some polls
   are 200s with new items and a few alert; no Cache-Control / ``<ttl>`` hints unless
   ``--hints`` (weightwatch would rightly poll less often than the interval);
+* ``--rates-from TIMELINE``: feeds publish at rates drawn from a real timeline's per-feed
+  item counts (some busy, most quiet; see bench/soakserver.py) instead of all alike;
 * a webhook receiver on 127.0.0.1 (a thread here) counts the alerts delivered through the
-  ``json://`` channel (``--console`` uses ``console://`` instead);
+  ``json://`` channel (``--console`` uses ``console://`` instead) and notes when each
+  arrived and which item it is about;
 * writes the config (N sources, ``settings.interval``, ``workers``, one rule), starts
   ``python -m weightwatch -v run --config F`` with stderr to a file (DEBUG log), and every
   second samples its CPU time (/proc/PID/stat utime+stime), RSS (/proc/PID/status VmRSS,
@@ -35,6 +41,11 @@ What it does:
   the server's request log, how many requests waited at the daemon's per-host gate (they
   arrive 1.00–1.10 s after the previous request to that host; that wait is not in "late")
   and whether any two came less than 1 s apart;
+* requests per source-hour against the budget (every source every interval), the share of
+  polls that found something new, publish → seen per item (seen: the first request for
+  its feed after it appeared, from the server's request log) and time to phone: seen →
+  Apprise accepted (the webhook's receipt) and publish → accepted, p50 / p95 / max
+  (``latency``; OUT/latency.json);
 * prints a Markdown table (also written to OUT/report.md with a per-interval breakdown);
   OUT (default bench/out/soak-N-INTERVAL-DURATION/, git-ignored) keeps daemon.err,
   samples.csv, requests.txt (+ .hits: the matching items published), alerts.txt (titles
@@ -51,6 +62,7 @@ stdin, the daemon by SIGTERM (SIGKILL after 30 s) and by PR_SET_PDEATHSIG if thi
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import ctypes
 import http.client
@@ -151,6 +163,7 @@ def start_feed_server(args: argparse.Namespace, log: Path) -> FeedServer:
         f"--slow-delay={args.slow_delay}",
         f"--failing-hosts={args.failing_hosts}",
         f"--max-new={args.max_new}",
+        *([f"--rates-from={args.rates_from}"] if args.rates_from else []),
         "--watch-stdin",
         f"--log-requests={log.parent / 'requests.txt'}",
     ]
@@ -180,22 +193,34 @@ def start_feed_server(args: argparse.Namespace, log: Path) -> FeedServer:
     return FeedServer(proc, json.loads(line))
 
 
+SOAK_LINK = re.compile(r"/soak-(\d+)\b")  # soakserver's new items: .../soak-SERIAL
+
+
 class HookReceiver:
-    """Counts the JSON alerts Apprise POSTs to http://127.0.0.1:PORT/hook."""
+    """Counts the JSON alerts Apprise POSTs to http://127.0.0.1:PORT/hook and notes when each
+    arrived (``time.time()`` on receipt, before answering: the moment Apprise's POST is
+    accepted) with the soakserver serial of the item it is about (its first link)."""
 
     def __init__(self) -> None:
         self.count = 0
         self.titles: list[str] = []
+        self.received: list[tuple[float, int | None]] = []  # (time, item serial)
         self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                at = time.time()
                 with outer.lock:
                     outer.count += 1
+                    serial = None
                     with contextlib.suppress(ValueError, AttributeError):
-                        outer.titles.append(str(json.loads(body).get("title", "")))
+                        alert = json.loads(body)
+                        outer.titles.append(str(alert.get("title", "")))
+                        m = SOAK_LINK.search(str(alert.get("message", "")))
+                        serial = int(m.group(1)) if m else None
+                    outer.received.append((at, serial))
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -729,6 +754,140 @@ def host_gaps(path: Path) -> dict:
     }
 
 
+def latency(args: argparse.Namespace, soak: Soak, facts: LogFacts, hook: HookReceiver) -> dict:
+    """Requests against the budget, found-new share, publish → seen per item and time to
+    phone, from the server's logs (requests.txt: every request's arrival; .items: every new
+    item's publish time and link) and the webhook's receipt times.
+
+    - "seen": the arrival of the first request for the item's feed at or after its publish
+      time (that poll fetched the version with it: no cache hints, a new ETag);
+    - items counted for publish → seen: those published from one interval × 1.05 after
+      'running' (every source had its first, silent poll) to 4.2 intervals + 5 s before
+      SIGTERM (the adaptive max_interval here: a later item might not be polled yet), the
+      same window for both schedules;
+    - time to phone: each alert's receipt minus its item's seen (and publish) time."""
+    out = args.out_dir
+    reqs: dict[str, list[float]] = defaultdict(list)
+    n_req = 0
+    path = out / "requests.txt"
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            t, _ip, p = line.split(" ", 2)
+            if p.startswith("/feed-"):
+                reqs[p].append(float(t))
+                n_req += soak.t_running <= float(t) < soak.t_term
+    for ts in reqs.values():
+        ts.sort()
+
+    def seen(path: str, at: float) -> float | None:
+        ts = reqs.get(path, [])
+        k = bisect.bisect_left(ts, at)
+        return ts[k] if k < len(ts) else None
+
+    items: dict[int, tuple[float, str, bool]] = {}
+    ipath = out / "requests.txt.items"
+    if ipath.is_file():
+        for line in ipath.read_text().splitlines():
+            t, p, hit, link = line.split("\t")
+            m = SOAK_LINK.search(link)
+            if m:
+                items[int(m.group(1))] = (float(t), p, hit == "1")
+    lo = soak.t_running + args.interval * (1 + JITTER)
+    hi = soak.t_term - 4 * args.interval * (1 + JITTER) - 5
+    detect, unseen = [], 0
+    for t, p, _hit in items.values():
+        if lo <= t <= hi:
+            s = seen(p, t)
+            if s is None or s > soak.t_term:
+                unseen += 1
+            else:
+                detect.append(s - t)
+    to_phone, pub_phone, unmatched = [], [], 0
+    for at, serial in hook.received:
+        item = items.get(serial) if serial is not None else None
+        if item is None:
+            unmatched += 1
+            continue
+        t, p, _hit = item
+        s = seen(p, t)
+        if t < soak.t_running or s is None:
+            unmatched += 1
+            continue
+        to_phone.append(at - s)
+        pub_phone.append(at - t)
+    later = [
+        p for p in facts.polls if p.result in ("ok", "not modified", "failed")
+    ]  # not the first (silent) polls
+    window_h = (soak.t_term - soak.t_running) / 3600
+    hits_after = sum(1 for t, _p, hit in items.values() if hit and t >= soak.t_running)
+
+    def stats(xs: list[float]) -> dict:
+        return {
+            "n": len(xs),
+            "p50": pct(xs, 50),
+            "p95": pct(xs, 95),
+            "max": max(xs, default=math.nan),
+            "mean": statistics.fmean(xs) if xs else math.nan,
+        }
+
+    return {
+        "schedule": args.schedule,
+        "interval_s": args.interval,
+        "sources": args.sources,
+        "requests": n_req,
+        "requests_per_source_hour": n_req / args.sources / window_h if window_h else math.nan,
+        "budget_per_source_hour": 3600 / args.interval,
+        "found_new_share": (
+            sum(1 for p in later if p.result == "ok" and p.new > 0) / len(later)
+            if later
+            else math.nan
+        ),
+        "polls_after_first": len(later),
+        "items_published": len(items),
+        "detect_window_s": [lo - soak.t_running, hi - soak.t_running],
+        "publish_to_seen_s": stats(detect),
+        "unseen_at_stop": unseen,
+        "hits_published_after_running": hits_after,
+        "alerts": len(hook.received),
+        "alerts_unmatched": unmatched,
+        "seen_to_accepted_s": stats(to_phone),
+        "publish_to_accepted_s": stats(pub_phone),
+    }
+
+
+def latency_table(lat: dict) -> str:
+    def row(name: str, d: dict) -> str:
+        return (
+            f"| {name} | {d['n']} | {d['p50']:.1f} s | {d['p95']:.1f} s | {d['max']:.1f} s"
+            f" | {d['mean']:.1f} s |"
+        )
+
+    phone = lat["seen_to_accepted_s"]["p95"]
+    ok = "–" if math.isnan(phone) else ("OK" if phone < 30 else "**OVER**")
+    return "\n".join(
+        [
+            f"Requests: {lat['requests']} = {lat['requests_per_source_hour']:.1f} per source-hour"
+            f" (budget {lat['budget_per_source_hour']:.1f}: every source every interval);"
+            f" polls after the first that found something new:"
+            f" {lat['found_new_share'] * 100:.1f} % of {lat['polls_after_first']};"
+            f" {lat['alerts']} alerts for {lat['hits_published_after_running']} matching items"
+            f" published while running (a story alerts once; {lat['alerts_unmatched']} not"
+            f" matched to an item); time to phone p95 < 30 s: {ok}",
+            "",
+            "| Latency | items | p50 | p95 | max | mean |",
+            "|---|---|---|---|---|---|",
+            row(
+                f"publish → seen (items published {lat['detect_window_s'][0]:.0f}–"
+                f"{lat['detect_window_s'][1]:.0f} s after 'running'; {lat['unseen_at_stop']}"
+                " not seen by the stop)",
+                lat["publish_to_seen_s"],
+            ),
+            row("**seen → Apprise accepted** (time to phone)", lat["seen_to_accepted_s"]),
+            row("publish → Apprise accepted", lat["publish_to_accepted_s"]),
+        ]
+    )
+
+
 # --- analysis -----------------------------------------------------------------------------
 
 
@@ -777,13 +936,14 @@ def analyse(args: argparse.Namespace, soak: Soak, facts: LogFacts, hook: HookRec
     # Gaps: a source's next poll is due interval×(1..1.05) after its previous one ENDED, plus
     # up to 1 s of host spacing; log timestamps have 1 s resolution, so allow 2 s more.
     slack = 2.0 + 1.0
+    longest = interval if args.schedule == "fixed" else 4 * interval  # adaptive: max_interval
     excess: list[tuple[float, str]] = []
     for n, ps in by_source.items():
         for a, b in itertools.pairwise(ps):
-            allowed = interval * (1 + JITTER) + a.duration + b.late + slack
+            allowed = longest * (1 + JITTER) + a.duration + b.late + slack
             excess.append((b.start - a.start - allowed, n))
         final = ps[-1]
-        allowed = interval * (1 + JITTER) + final.duration + slack + 1.0
+        allowed = longest * (1 + JITTER) + final.duration + slack + 1.0
         if final.end is not None:
             excess.append((soak.t_term - final.start - allowed, n + " (at stop)"))
     never = [n for n in names if counts[n] == 0 and spread(n, interval) < window - slack]
@@ -1105,6 +1265,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--change-share", type=float, default=0.02, help="feeds changed each time")
     ap.add_argument("--hit-share", type=float, default=0.05, help="new items matching the rule")
     ap.add_argument("--max-new", type=int, default=3, help="new items per change: 1..this")
+    ap.add_argument(
+        "--rates-from",
+        metavar="TIMELINE",
+        default=None,
+        help="feeds publish at rates drawn from a real timeline's per-feed item counts"
+        " (bench/soakserver.py --rates-from; e.g."
+        " ../shared/corpus/timelines/items-2023-02-08_2023-09-30.tsv.gz): some busy, most quiet",
+    )
     ap.add_argument("--slow-hosts", type=int, default=0, help="hosts that answer late")
     ap.add_argument("--slow-delay", type=float, default=8.0, help="seconds (--slow-hosts)")
     ap.add_argument("--failing-hosts", type=int, default=0, help="hosts that answer 503")
@@ -1163,7 +1331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or BENCH / "out" / (f"soak-{args.sources}-{args.interval:g}s-{args.duration:g}s")
     out.mkdir(parents=True, exist_ok=True)
     args.out_dir = out
-    (out / "requests.txt").unlink(missing_ok=True)
+    for name in ("requests.txt", "requests.txt.hits", "requests.txt.items"):
+        (out / name).unlink(missing_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ww-soak-"))  # the database, the code snapshot
     try:
         return soak_once(args, argv, out, work)
@@ -1211,12 +1380,16 @@ def soak_once(args: argparse.Namespace, argv: Sequence[str] | None, out: Path, w
         hook.stop()
     facts = parse_log(out / "daemon.err")
     a = analyse(args, soak, facts, hook)
+    lat = latency(args, soak, facts, hook)
+    (out / "latency.json").write_text(json.dumps(lat, indent=1) + "\n")
     cmd = "python bench/daemon_soak.py " + " ".join(sys.argv[1:] if argv is None else list(argv))
     text = "\n".join(
         [
             f"`{cmd.strip()}` — {machine_line()}; weightwatch from {args.code}",
             "",
             table(args, soak, facts, a),
+            "",
+            latency_table(lat),
             "",
             per_interval(args, soak, facts),
             "",

@@ -13,6 +13,15 @@ because a daemon soak needs it and feedserver.py (built for one-shot cycles) doe
   gets 1 to ``--max-new`` new items at the top (the oldest ones drop off, so the size stays
   put), a new ETag and a new Last-Modified; a new item's title matches the example rule
   (``weights AND (release OR "open-weight")``) with probability ``--hit-share``;
+* with ``--rates-from FILE`` feeds publish at a realistic spread of rates instead of all
+  alike: each feed gets a weight drawn (seeded) from the per-feed item counts of a real
+  timeline (``../shared/corpus/timelines/items-….tsv.gz``: 479 feeds, a few publish
+  thousands of items a month, most a handful, some none), scaled to average 1, and changes
+  at a tick with probability ``--change-share`` × its weight (at most 1): the same number of
+  changes on average, concentrated on the busy feeds; every new item (time, feed, whether it
+  matches, its link) goes to FILE.items of ``--log-requests``; the items a feed starts with
+  are re-dated to its rate (one expected gap apart; 60 days for a feed that never
+  publishes), so a poller can learn the rate from its first poll as from a real feed;
 * no caching hints by default: feedserver.py sends ``Cache-Control: max-age=60`` and RSS
   ``<ttl>30</ttl>`` (30 minutes), which weightwatch honours by polling LESS often than a
   short interval (schedule.next_delay: hints only lengthen the wait), so a 30 s soak would
@@ -38,6 +47,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -182,6 +192,7 @@ class Changer:
         hit_share: float,
         cache_control: str | None,
         compress: bool,
+        weights: list[float] | None = None,
     ) -> None:
         self.feeds = feeds
         self.routes = routes
@@ -196,6 +207,8 @@ class Changer:
         self.sentences = _sentences(random.Random(seed), self.titles, 2000)
         self.serial = 0
         self.hits: list[tuple[float, str, str]] = []  # (time, feed path, title) published
+        self.weights = weights  # per feed, mean 1 (--rates-from); None: all alike
+        self.items: list[tuple[float, str, bool, str]] = []  # (time, path, hit, link): all new
 
     def _title(self) -> tuple[str, bool]:
         if self.rng.random() < self.hit_share:
@@ -203,7 +216,7 @@ class Changer:
             return tmpl.format(org=self.rng.choice(_ORGS), model=self.rng.choice(_MODELS)), True
         return self.rng.choice(self.titles), False
 
-    def _item(self, feed: Feed, i: int, when: datetime) -> tuple[str, bool, str]:
+    def _item(self, feed: Feed, i: int, when: datetime) -> tuple[str, bool, str, str]:
         self.serial += 1
         title, hit = self._title()
         html = _paragraphs(self.rng, self.sentences, self.rng.randint(600, 2400))
@@ -239,7 +252,7 @@ class Changer:
                     "</entry>",
                 ]
             )
-        return xml, hit, title
+        return xml, hit, title, link
 
     def change_one(self, idx: int) -> None:
         feed = self.feeds[idx]
@@ -251,11 +264,13 @@ class Changer:
         n_new = self.rng.randint(1, self.max_new)
         new = []
         for k in range(n_new):
-            xml, hit, title = self._item(feed, i, now - timedelta(seconds=k))
+            xml, hit, title, link = self._item(feed, i, now - timedelta(seconds=k))
             new.append(xml.encode("utf-8") + b"\n")
             self.stats.hit_items += hit
+            at = time.time()
             if hit:
-                self.hits.append((time.time(), feed.path, title))
+                self.hits.append((at, feed.path, title))
+            self.items.append((at, feed.path, hit, link))
         for _ in range(n_new):  # drop the oldest items, keep at least 5
             if body.count(tag) <= 5:
                 break
@@ -276,9 +291,69 @@ class Changer:
         self.stats.new_items += n_new
 
     def tick(self) -> None:
+        if self.weights is not None:
+            for idx, w in enumerate(self.weights):
+                if w > 0 and self.rng.random() < self.share * w:
+                    self.change_one(idx)
+            return
         k = max(1, round(self.share * len(self.feeds))) if self.share > 0 else 0
         for idx in self.rng.sample(range(len(self.feeds)), min(k, len(self.feeds))):
             self.change_one(idx)
+
+
+def rate_weights(path: str, feeds: int, seed: int) -> list[float]:
+    """``feeds`` publishing weights drawn (seeded) from the per-source item counts of a
+    timeline file (``source_id`` TAB ``published_unix`` rows, .tsv or .tsv.gz; its sources
+    listed in the ``sources.tsv`` beside it count too, with 0 items when they never
+    published), scaled to average 1."""
+    opener = gzip.open if path.endswith(".gz") else open
+    counts: dict[str, int] = {}
+    with opener(path, "rt") as f:
+        for line in f:
+            sid = line.split("\t", 1)[0]
+            if sid != "source_id":
+                counts[sid] = counts.get(sid, 0) + 1
+    listed = os.path.join(os.path.dirname(path), "sources.tsv")
+    if os.path.isfile(listed):
+        with open(listed) as f:
+            for line in f:
+                sid = line.split("\t", 1)[0]
+                if sid and sid != "source_id":
+                    counts.setdefault(sid, 0)
+    pool = [counts[k] for k in sorted(counts)]
+    rng = random.Random(f"rates-{seed}")
+    drawn = [float(rng.choice(pool)) for _ in range(feeds)]
+    mean = sum(drawn) / len(drawn) if drawn else 0.0
+    return [w / mean for w in drawn] if mean > 0 else [1.0] * feeds
+
+
+_ITEM_DATE = re.compile(rb"<(pubDate|published|updated)>[^<]*</\1>")
+QUIET_GAP = 60 * 86400.0  # the spacing of the served history of a feed that never publishes
+
+
+def redate(feed: Feed, per_second: float, now: datetime, rng: random.Random) -> None:
+    """Date the items ``feed`` starts with as a feed publishing ``per_second`` items would
+    show them (the newest about one gap ago, then one gap apart, at most ``QUIET_GAP``), so
+    a poller learns its rate from the first poll as it would from a real feed."""
+    gap = min(1.0 / per_second, QUIET_GAP) if per_second > 0 else QUIET_GAP
+    rss = feed.kind == "rss"
+    start = feed.body.find(b"<item>" if rss else b"<entry>")
+    if start < 0:
+        return
+    head, items = feed.body[:start], feed.body[start:]
+    k = -1
+    when = now
+
+    def one(m: re.Match[bytes]) -> bytes:
+        nonlocal k, when
+        tag = m.group(1)
+        if tag != b"updated":  # RSS pubDate, Atom published (updated: the same time)
+            k += 1
+            when = now - timedelta(seconds=gap * (k + rng.random()))
+        text = format_datetime(when, usegmt=True) if rss else when.isoformat()
+        return b"<%s>%s</%s>" % (tag, text.encode(), tag)
+
+    feed.body = head + _ITEM_DATE.sub(one, items)
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -288,6 +363,17 @@ async def serve(args: argparse.Namespace) -> None:
     if not args.hints:  # RSS <ttl>30</ttl> asks for 30 minutes between polls
         for f in corpus.feeds:
             f.body = f.body.replace(b"<ttl>30</ttl>\n", b"", 1)
+            f.etag = '"' + hashlib.sha1(f.body).hexdigest()[:20] + '"'
+            if args.gzip:
+                f.gzipped = gzip.compress(f.body, 6, mtime=0)
+    weights = rate_weights(args.rates_from, args.feeds, args.seed) if args.rates_from else None
+    if weights is not None:
+        per_change = (1 + args.max_new) / 2  # new items per change, on average
+        rng, now = random.Random(f"redate-{args.seed}"), datetime.now(UTC)
+        for f, w in zip(corpus.feeds, weights, strict=True):
+            p = min(1.0, args.change_share * w)
+            per_s = p * per_change / args.change_every if args.change_every > 0 else 0.0
+            redate(f, per_s, now, rng)
             f.etag = '"' + hashlib.sha1(f.body).hexdigest()[:20] + '"'
             if args.gzip:
                 f.gzipped = gzip.compress(f.body, 6, mtime=0)
@@ -305,6 +391,7 @@ async def serve(args: argparse.Namespace) -> None:
         hit_share=args.hit_share,
         cache_control=cache_control,
         compress=args.gzip,
+        weights=weights,
     )
     servers: list[asyncio.Server] = []
     hosts: list[tuple[str, int]] = []
@@ -390,6 +477,10 @@ async def serve(args: argparse.Namespace) -> None:
             log.writelines(f"{t:.4f} {ip} {path}\n" for t, ip, path in arrivals)
         with open(args.log_requests + ".hits", "w") as log:
             log.writelines(f"{t:.3f}\t{path}\t{title}\n" for t, path, title in changer.hits)
+        with open(args.log_requests + ".items", "w") as log:
+            log.writelines(
+                f"{t:.4f}\t{path}\t{int(hit)}\t{link}\n" for t, path, hit, link in changer.items
+            )
     print(f"soakserver: stopping ({why}); {stats.as_json().decode()}", file=sys.stderr, flush=True)
 
 
@@ -408,6 +499,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--change-share", type=float, default=0.02, help="feeds changed per tick")
     ap.add_argument("--max-new", type=int, default=3, help="new items per change: 1..this")
     ap.add_argument("--hit-share", type=float, default=0.05, help="new items that match")
+    ap.add_argument(
+        "--rates-from",
+        metavar="TIMELINE",
+        help="feeds publish at rates drawn from this timeline's per-feed item counts"
+        " (e.g. ../shared/corpus/timelines/items-2023-02-08_2023-09-30.tsv.gz)",
+    )
     ap.add_argument("--lifetime", type=float, default=3600.0, help="seconds before it exits")
     ap.add_argument("--slow-hosts", type=int, default=0, help="the last K hosts answer late")
     ap.add_argument("--slow-delay", type=float, default=8.0, help="seconds (--slow-hosts)")
@@ -418,7 +515,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--log-requests",
         metavar="FILE",
-        help="at exit: 'time ip path' per request, and FILE.hits: the matching items published",
+        help="at exit: 'time ip path' per request, FILE.hits: the matching items published,"
+        " FILE.items: every new item (time, path, matches 0/1, link)",
     )
     args = ap.parse_args(argv)
     if not 1 <= args.hosts <= MAX_HOSTS:
