@@ -5,7 +5,8 @@ Usage (from the repo root):
     .venv/bin/python bench/latency.py \\
         --items ../shared/corpus/timelines/items-2023-02-08_2023-09-30.tsv.gz \\
         --sources ../shared/corpus/timelines/sources.tsv --budget fixed:15m \\
-        [--png docs/latency.png] [--seed 1] [--no-half]
+        [--png docs/latency.png] [--seed 1] [--no-half] [--versus] [--jobs N] [--only a,b]
+        [--power P]
 
 A discrete-event simulation over the items' publication times (``source_id <TAB>
 published_unix``, sorted or not; ``.gz`` is read as gzip). Every source of ``--sources``
@@ -24,9 +25,17 @@ Policies:
   [5 min, 1 h];
 * ``oracle``: polls the instant an item appears (one request per distinct publish time);
 * ``weightwatch``: ``weightwatch.sources.schedule.plan`` itself (the daemon's function, not
-  a copy): square-root-of-rate allocation of the budget, shaped by hour of day and day of
-  week, within [min_interval, max_interval] = [2 min, 60 min], learned online;
-* ``weightwatch_half``: the same at half the budget (``--no-half`` leaves it out).
+  a copy): the budget shared in proportion to a power of each source's rate (chosen by
+  ``schedule.scale_for``), shaped by hour of day and day of week, within [min_interval,
+  max_interval] = [2 min, 60 min], learned online;
+* ``weightwatch_half``: the same at half the budget (``--no-half`` leaves it out);
+* with ``--versus``, ``weightwatch@miniflux`` / ``weightwatch@commafeed``: the same held to
+  exactly the number of requests that rival made, within the rival's bounds ([5 min, 24 h] /
+  [5 min, 1 h]); it is reported over the budget if it spends more than the rival.
+
+Policies run in parallel processes (``--jobs``, default: one per CPU). Within one run the
+sources are replayed one after another between two rescales of weightwatch's global scale
+(every 3 h): the only state they share; the others share nothing and run source by source.
 
 ``--budget fixed:15m`` is the number of requests fixed 15-minute polling makes; no policy
 may spend more (one that spends less keeps the difference). For each policy it prints
@@ -435,6 +444,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-half", action="store_true", help="skip weightwatch at half budget")
     ap.add_argument("--only", default="", help="comma-separated policies to run (default: all)")
     ap.add_argument(
+        "--power",
+        type=float,
+        default=None,
+        help="hold weightwatch's rate exponent at this power (default: the planner chooses)",
+    )
+    ap.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="policies run in parallel"
     )
     ap.add_argument(
@@ -457,6 +472,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     _DATA.update(times=times, start=start, stop=stop, seed=args.seed)
+    if args.power is not None:  # before the workers fork: they inherit it
+        schedule.POWERS = (args.power,)
     jobs = [
         Job("fixed", "fixed", args.budget),
         Job("miniflux", "miniflux"),

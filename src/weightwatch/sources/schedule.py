@@ -80,9 +80,11 @@ def first_run(name: str, interval: float, next_due: datetime | None, now: dateti
 #
 # Sources without their own ``interval`` share a request budget (``settings.interval``: as
 # many requests as polling each of them that often). Polls are spent where items arrive:
-# a source's poll frequency is proportional to the square root of its publishing rate
-# (Sia & Cho, TKDE 2007: that minimises the mean delay for a fixed number of requests),
-# shaped by when in the day and week it publishes, clamped to [min_interval, max_interval].
+# a source's poll frequency is proportional to a power of its publishing rate, from the
+# square root (Sia & Cho, TKDE 2007: that minimises the mean delay for a fixed number of
+# requests) to the rate itself (more to the busiest sources, which hold most items: a lower
+# median at a small budget), the power chosen with the scale (``scale_for``); shaped by
+# when in the day and week it publishes, clamped to [min_interval, max_interval].
 # Everything here is pure: a source's ``Model`` is learned from the publish times of its
 # items (``learn``), and ``plan`` maps a model, ``now`` and the global ``scale`` (from
 # ``scale_for`` over every adaptive source's rate) to the next delay and its reason.
@@ -93,7 +95,7 @@ PRIOR_ITEMS = 0.5  # the rate estimate is (items + PRIOR_ITEMS) / (span + PRIOR_
 PRIOR_SPAN = 6 * 3600.0
 SHAPE_PRIOR = 3.0  # pseudo-items per hour-of-day / day-of-week bin: no bin is ever "dead"
 SHAPE_MIN_ITEMS = 12  # fewer items than this: no time-of-day/week shaping
-POWERS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # rate exponents the planner chooses from
+POWERS: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # rate exponents to choose from
 QUANTILES = (0.5, 0.95, 0.99)  # the item-weighted delays it weighs (``_loss``) ...
 WEIGHTS = (1.0, 0.25, 0.25)  # ... and how much
 BUDGET_MARGIN = 0.98  # plan for 98 % of the budget: the shaping and jitter never overspend
@@ -322,7 +324,8 @@ def scale_for(rates: Sequence[float], bounds: Bounds) -> Scale:
 
 def adaptive_delay(model: Model, now: float, scale: float, bounds: Bounds) -> Plan:
     """The wait before the next poll: the time over which the wanted poll frequency,
-    sqrt(rate × shape(t)) / scale, integrates to one poll, clamped to the bounds."""
+    rate ** power × shape(t) / scale, integrates to one poll, clamped to the bounds
+    (``power``: the ``Scale``'s, ½ for a plain float)."""
     per_s = rate(model, now)
     base = per_s ** getattr(scale, "power", 0.5)
     if base <= 0 or scale <= 0:
