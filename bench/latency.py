@@ -5,7 +5,8 @@ Usage (from the repo root):
     .venv/bin/python bench/latency.py \\
         --items ../shared/corpus/timelines/items-2023-02-08_2023-09-30.tsv.gz \\
         --sources ../shared/corpus/timelines/sources.tsv --budget fixed:15m \\
-        [--png docs/latency.png] [--seed 1] [--no-half]
+        [--png docs/latency.png] [--seed 1] [--no-half] [--versus] [--jobs N] [--only a,b]
+        [--power P]
 
 A discrete-event simulation over the items' publication times (``source_id <TAB>
 published_unix``, sorted or not; ``.gz`` is read as gzip). Every source of ``--sources``
@@ -24,9 +25,17 @@ Policies:
   [5 min, 1 h];
 * ``oracle``: polls the instant an item appears (one request per distinct publish time);
 * ``weightwatch``: ``weightwatch.sources.schedule.plan`` itself (the daemon's function, not
-  a copy): square-root-of-rate allocation of the budget, shaped by hour of day and day of
-  week, within [min_interval, max_interval] = [2 min, 60 min], learned online;
-* ``weightwatch_half``: the same at half the budget (``--no-half`` leaves it out).
+  a copy): the budget shared in proportion to a power of each source's rate (chosen by
+  ``schedule.scale_for``), shaped by hour of day and day of week, within [min_interval,
+  max_interval] = [2 min, 60 min], learned online;
+* ``weightwatch_half``: the same at half the budget (``--no-half`` leaves it out);
+* with ``--versus``, ``weightwatch@miniflux`` / ``weightwatch@commafeed``: the same held to
+  exactly the number of requests that rival made, within the rival's bounds ([5 min, 24 h] /
+  [5 min, 1 h]); it is reported over the budget if it spends more than the rival.
+
+Policies run in parallel processes (``--jobs``, default: one per CPU). Within one run the
+sources are replayed one after another between two rescales of weightwatch's global scale
+(every 3 h): the only state they share; the others share nothing and run source by source.
 
 ``--budget fixed:15m`` is the number of requests fixed 15-minute polling makes; no policy
 may spend more (one that spends less keeps the difference). For each policy it prints
@@ -44,18 +53,21 @@ from __future__ import annotations
 import argparse
 import bisect
 import gzip
-import heapq
 import itertools
 import json
 import math
+import multiprocessing
+import os
 import random
 import re
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from weightwatch.sources import schedule
 
@@ -183,43 +195,60 @@ def replay(
     tick: Callable[[float], None] | None = None,
     tick_every: float = RESCALE_EVERY,
 ) -> Result:
+    """Poll every source from ``first`` on, as ``poll`` says, until ``stop``. Sources only
+    share state through ``tick`` (called at ``start`` and every ``tick_every``): between two
+    ticks each source's polls are run to the next tick in turn, which is what a global event
+    queue would do, without one."""
     r = Result()
     n = len(times)
-    heap = [(first(i, start), i) for i in range(n)]
-    heapq.heapify(heap)
+    due = [first(i, start) for i in range(n)]
     seen = [0] * n  # items of each source already detected or missed
     last = [start] * n
-    next_tick = start
-    pop, push, right = heapq.heappop, heapq.heappush, bisect.bisect_right
+    right = bisect.bisect_right
     latencies = r.latencies
-    while heap:
-        t, i = pop(heap)
-        if t > stop:
+    requests = found = missed = 0
+    max_gap = 0.0
+    edge = start
+    while True:
+        if tick is None:
+            edge = math.inf
+        else:
+            tick(edge)
+            edge += tick_every
+        final = edge >= stop
+        end = stop if final else edge
+        for i in range(n):
+            t = due[i]
+            if t > end or (t == end and not final):
+                continue
+            ts = times[i]
+            s = seen[i]
+            before = last[i]
+            while t < end or (final and t == end):
+                requests += 1
+                if t - before > max_gap:
+                    max_gap = t - before
+                before = t
+                upto = right(ts, t, s)
+                if upto > s:
+                    lo = upto - VISIBLE if upto > VISIBLE else 0
+                    if s < lo:
+                        missed += lo - s
+                        s = lo
+                    new = ts[s:upto]
+                    s = upto
+                    found += 1
+                    latencies.extend([t - p for p in new])
+                    t = poll(i, t, ts[lo:upto], new)
+                else:
+                    t = poll(i, t, [], [])
+            due[i], seen[i], last[i] = t, s, before
+        if final:
             break
-        while tick is not None and t >= next_tick:
-            tick(next_tick)
-            next_tick += tick_every
-        r.requests += 1
-        gap = t - last[i]
-        if gap > r.max_gap:
-            r.max_gap = gap
-        last[i] = t
-        ts = times[i]
-        upto = right(ts, t)
-        lo = upto - VISIBLE if upto > VISIBLE else 0
-        new: list[float] = []
-        if upto > seen[i]:
-            if seen[i] < lo:
-                r.missed += lo - seen[i]
-                seen[i] = lo
-            new = ts[seen[i] : upto]
-            seen[i] = upto
-            r.found += 1
-            latencies.extend(t - p for p in new)
-        push(heap, (poll(i, t, ts[lo:upto] if new else [], new), i))
     for i in range(n):  # items never seen by the end
-        r.missed += len(times[i]) - seen[i]
-        r.max_gap = max(r.max_gap, stop - last[i])
+        missed += len(times[i]) - seen[i]
+        max_gap = max(max_gap, stop - last[i])
+    r.requests, r.found, r.missed, r.max_gap = requests, found, missed, max_gap
     return r
 
 
@@ -299,6 +328,65 @@ def run_weightwatch(
     return replay(times, start, stop, first, poll, tick)
 
 
+# --- running the policies, in parallel processes ----------------------------------------------
+
+_DATA: dict[str, Any] = {}  # the timelines, set before the worker processes fork
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    kind: str  # fixed, miniflux, commafeed, oracle or weightwatch
+    budget: float = 0.0  # an interval (fixed, weightwatch)
+    lo: float = schedule.MIN_INTERVAL  # weightwatch's bounds
+    hi: float = schedule.MAX_INTERVAL
+
+
+def execute(job: Job) -> tuple[Job, Result, float]:
+    times, start, stop, seed = (_DATA[k] for k in ("times", "start", "stop", "seed"))
+    t0 = time.perf_counter()
+    if job.kind == "fixed":
+        r = run_fixed(times, start, stop, job.budget, seed)
+    elif job.kind == "miniflux":
+        r = run_miniflux(times, start, stop, seed)
+    elif job.kind == "commafeed":
+        r = run_commafeed(times, start, stop, seed)
+    elif job.kind == "oracle":
+        r = run_oracle(times, start, stop)
+    else:
+        r = run_weightwatch(times, start, stop, job.budget, seed, job.lo, job.hi)
+    return job, r, time.perf_counter() - t0
+
+
+def run_jobs(
+    jobs: list[Job], then: Callable[[str, int], Job | None], workers: int
+) -> Iterator[tuple[Job, Result, float]]:
+    """Each job's result as it finishes; ``then(name, requests)`` may add a job after one
+    (weightwatch at a rival's number of requests). Up to ``workers`` processes (forked: they
+    share the timelines), the slowest jobs first."""
+    cost = {"weightwatch": 0, "commafeed": 1, "miniflux": 2, "fixed": 3, "oracle": 4}
+    queue = sorted(jobs, key=lambda j: (cost[j.kind], j.budget))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        while queue:
+            job, r, seconds = execute(queue.pop(0))
+            yield job, r, seconds
+            after = then(job.name, r.requests)
+            if after is not None:
+                queue.append(after)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = {pool.submit(execute, j) for j in queue}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                job, r, seconds = future.result()
+                yield job, r, seconds
+                after = then(job.name, r.requests)
+                if after is not None:
+                    pending.add(pool.submit(execute, after))
+
+
 # --- report ----------------------------------------------------------------------------------
 
 
@@ -356,6 +444,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-half", action="store_true", help="skip weightwatch at half budget")
     ap.add_argument("--only", default="", help="comma-separated policies to run (default: all)")
     ap.add_argument(
+        "--power",
+        type=float,
+        default=None,
+        help="hold weightwatch's rate exponent at this power (default: the planner chooses)",
+    )
+    ap.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="policies run in parallel"
+    )
+    ap.add_argument(
         "--versus",
         action="store_true",
         help="also weightwatch at the requests Miniflux and CommaFeed made (weightwatch@NAME)",
@@ -374,44 +471,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {args.budget / MIN:g} min = {budget_requests:,} requests",
         flush=True,
     )
-    runs: dict[str, Callable[[], Result]] = {
-        "fixed": lambda: run_fixed(times, start, stop, args.budget, args.seed),
-        "miniflux": lambda: run_miniflux(times, start, stop, args.seed),
-        "commafeed": lambda: run_commafeed(times, start, stop, args.seed),
-        "oracle": lambda: run_oracle(times, start, stop),
-        "weightwatch": lambda: run_weightwatch(times, start, stop, args.budget, args.seed),
-    }
+    _DATA.update(times=times, start=start, stop=stop, seed=args.seed)
+    if args.power is not None:  # before the workers fork: they inherit it
+        schedule.POWERS = (args.power,)
+    jobs = [
+        Job("fixed", "fixed", args.budget),
+        Job("miniflux", "miniflux"),
+        Job("commafeed", "commafeed"),
+        Job("oracle", "oracle"),
+        Job("weightwatch", "weightwatch", args.budget),
+    ]
     if not args.no_half:
-        runs["weightwatch_half"] = lambda: run_weightwatch(
-            times, start, stop, 2 * args.budget, args.seed
-        )
+        jobs.append(Job("weightwatch_half", "weightwatch", 2 * args.budget))
     if args.only:
-        runs = {k: v for k, v in runs.items() if k in args.only.split(",")}
+        jobs = [j for j in jobs if j.name in args.only.split(",")]
     rows: dict[str, dict[str, float]] = {}
     missed: dict[str, int] = {}
     over: list[str] = []
-    if args.versus:
-        for rival in [r for r in ("miniflux", "commafeed") if r in runs]:
-            runs[f"weightwatch@{rival}"] = lambda rival=rival: run_weightwatch(  # type: ignore[misc]
-                times,
-                start,
-                stop,
-                n * (stop - start) / rows[rival]["requests"],
-                args.seed,
-                *RIVAL_BOUNDS[rival],
-            )
-    for name, run in runs.items():
-        t0 = time.perf_counter()
-        r = run()
-        rows[name] = figures(r, n, days)
-        missed[name] = r.missed
-        if name != "oracle" and r.requests > budget_requests:
-            over.append(name)
-        print(
-            f"  {name}: {time.perf_counter() - t0:.1f} s {json.dumps(rows[name])}",
-            file=sys.stderr,
-            flush=True,
-        )
+
+    def versus(rival: str, requests: int) -> Job | None:
+        """weightwatch held to the requests ``rival`` made, within RIVAL_BOUNDS[rival]."""
+        if not args.versus or rival not in RIVAL_BOUNDS:
+            return None
+        lo, hi = RIVAL_BOUNDS[rival]
+        return Job(f"weightwatch@{rival}", "weightwatch", n * (stop - start) / requests, lo, hi)
+
+    results: dict[str, Result] = {}
+    for job, r, seconds in run_jobs(jobs, versus, args.jobs):
+        results[job.name] = r
+        rows[job.name] = figures(r, n, days)
+        missed[job.name] = r.missed
+        if job.kind != "oracle" and r.requests > budget_requests:
+            over.append(job.name)
+        rival = job.name.partition("@")[2]
+        if rival and r.requests > results[rival].requests:
+            over.append(job.name)
+        print(f"  {job.name}: {seconds:.1f} s {json.dumps(rows[job.name])}", file=sys.stderr)
+    order = [j.name for j in jobs]
+    order += sorted(k for k in rows if k not in order)
+    rows = {k: rows[k] for k in order}
     print(table(rows, missed, budget_requests))
     if over:
         print(f"Over the budget: {', '.join(over)}.")

@@ -232,3 +232,75 @@ def test_the_scale_never_spends_more_than_the_budget_over_a_week(budget: float) 
         1 / schedule.plan(m, t, scale=scale, bounds=bounds).delay for m in models for t in hours
     ) / len(hours)
     assert polls_per_s <= len(models) / budget
+
+
+# --- the rate exponent (schedule.scale_for chooses it from the budget and the rates) -----------
+
+
+def waits_of(rates: list[float], bounds: schedule.Bounds) -> list[float]:
+    """Each source's unshaped wait under the scale the planner chooses for ``rates``."""
+    scale = schedule.scale_for(rates, bounds)
+    lo, hi = bounds.min_interval, bounds.max_interval
+    return [min(max(scale / r**scale.power, lo), hi) for r in rates]
+
+
+# Items per day of a few busy, some middling and many quiet sources, and one that never
+# published (its rate is the quiet prior).
+PER_DAY = [300.0, 150.0, 60.0, 20.0, 5.0, 1.0, 0.3, 0.1] + [0.5] * 20
+RATES = [r / DAY for r in PER_DAY] + [schedule.rate(SILENT, T0)]
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        pytest.param(schedule.bounds(15 * M, 2 * M, 60 * M), id="the default budget"),
+        pytest.param(schedule.bounds(45 * M, 5 * M, 60 * M), id="a third of it"),
+        pytest.param(schedule.bounds(4 * H, 5 * M, DAY), id="a sixteenth, max gap a day"),
+    ],
+)
+def test_the_scale_spends_the_budget_with_its_margin(bounds: schedule.Bounds) -> None:
+    polls_per_s = sum(1 / w for w in waits_of(RATES, bounds))
+    assert polls_per_s == pytest.approx(schedule.BUDGET_MARGIN * len(RATES) / bounds.budget)
+
+
+def test_a_source_that_never_published_is_as_quiet_as_one_whose_items_are_old() -> None:
+    stale = model_of([T0 - 60 * DAY])
+    assert schedule.rate(SILENT, T0) == pytest.approx(schedule.rate(stale, T0))
+    assert schedule.rate(SILENT, T0) < schedule.rate(QUIET, T0)
+
+
+def test_the_predicted_delays_are_those_of_uniform_waits() -> None:
+    # Two sources, 3 and 1 items per unit, polled every 10 and 40: an item waits U(0, 10)
+    # with weight 3/4 and U(0, 40) with weight 1/4.
+    q = schedule._quantiles([10.0, 40.0], [3.0, 1.0], [0.5, 0.95])
+    assert q[0] == pytest.approx(0.5 / (0.75 / 10 + 0.25 / 40))
+    assert q[1] == pytest.approx(40 * (1 - 0.05 / 0.25))
+
+
+def test_busier_feeds_get_a_larger_share_when_the_budget_is_small() -> None:
+    def busiest_share(bounds: schedule.Bounds) -> float:
+        polls = [1 / w for w in waits_of(RATES, bounds)]
+        return polls[0] / sum(polls)
+
+    third = schedule.bounds(45 * M, 5 * M, 60 * M)
+    sixteenth = schedule.bounds(4 * H, 5 * M, DAY)
+    assert schedule.scale_for(RATES, third).power == 0.5
+    assert schedule.scale_for(RATES, sixteenth).power > 0.5
+    assert busiest_share(sixteenth) > 2 * busiest_share(third)
+    # 300 against 20 items a day: more than the square root's ratio of waits
+    busy, middling = waits_of(RATES, sixteenth)[0:4:3]
+    assert middling / busy > (300 / 20) ** 0.5
+
+
+def test_the_chosen_power_is_the_one_whose_predicted_delays_are_best() -> None:
+    bounds = schedule.bounds(4 * H, 5 * M, DAY)
+    chosen = schedule.scale_for(RATES, bounds)
+    budget = schedule.BUDGET_MARGIN * len(RATES) / bounds.budget
+    lo_f, hi_f = 1 / bounds.max_interval, 1 / bounds.min_interval
+
+    def loss(power: float) -> float:
+        c = schedule._solve([r**power for r in RATES], budget, lo_f, hi_f)
+        waits = [1 / min(max(r**power / c, lo_f), hi_f) for r in RATES]
+        return schedule._loss(schedule._quantiles(waits, RATES, schedule.QUANTILES))
+
+    assert loss(chosen.power) == min(loss(p) for p in schedule.POWERS)
