@@ -1,4 +1,4 @@
-"""Channel URLs are checked and masked from the one Apprise plugin of their scheme.
+"""Channel URLs are checked, masked and sent with the one Apprise plugin of their scheme.
 
 ``delivery.apprise_schemes`` says which plugin module serves each scheme; it must match
 what Apprise itself loads, and a URL checked or masked through it must come out exactly as
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from servers import WebhookReceiver
 from weightwatch.delivery import notify
 from weightwatch.delivery.apprise_schemes import MODULES, SCHEMES
 
@@ -122,3 +123,33 @@ def test_console_urls_load_no_apprise_and_others_one_plugin() -> None:
     assert ntfy["masked"] == ["ntfy://ntfy.sh/topic", "ntfys://"]
     # ntfy and apprise.plugins.base's own helpers; Apprise loads ~190 when asked for all.
     assert isinstance(ntfy["plugins"], int) and ntfy["plugins"] <= 5, ntfy["plugins"]
+
+
+SEND = """
+import json, sys
+from weightwatch.delivery import notify
+outcome = notify.send(sys.argv[1], "Weights released", "A body.")
+plugins = [m for m in sys.modules if m.startswith("apprise.plugins.")]
+print(json.dumps({"status": outcome.status, "plugins": len(plugins)}))
+"""
+
+
+@pytest.mark.system
+def test_sending_to_a_known_scheme_loads_its_plugin_only() -> None:
+    hook = WebhookReceiver()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", SEND, hook.apprise_url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if "proxy" not in k.lower()},
+        )
+        result = json.loads(done.stdout)
+        assert result["status"] == "sent"
+        assert [r["title"] for r in hook.received] == ["Weights released"]
+    finally:
+        hook.close()
+    # json and apprise.plugins.base's own helpers; Apprise loads ~190 when asked for all.
+    assert result["plugins"] <= 5, result["plugins"]

@@ -21,10 +21,12 @@ from urllib.parse import urlsplit
 from weightwatch.delivery.apprise_schemes import SCHEMES
 
 # Apprise is imported when a URL is first checked, masked or sent to, never at import time:
-# ``console://`` (ours) needs no Apprise at all; any other URL is checked and masked with
-# the one plugin module of its scheme (``apprise_schemes``), and only sending (or a URL
-# whose scheme that table does not know) loads Apprise's plugin manager, which imports all
-# of its ~190 plugins. A warm ``weightwatch once`` with nothing to send loads none of it.
+# ``console://`` (ours) needs no Apprise at all to check or mask; any other URL is checked,
+# masked and sent with the one plugin module of its scheme (``apprise_schemes``). Only a URL
+# whose scheme that table does not know, or sending to ``console://`` (registered with
+# Apprise as a custom plugin), loads Apprise's plugin manager, which imports all of its ~190
+# plugins (~20 MB of a daemon's memory). A warm ``weightwatch once`` with nothing to send
+# loads none of it.
 _CONSOLE = "console"
 _setup_lock = threading.Lock()
 _full = False  # Apprise's plugin manager loaded and ``console://`` registered with it
@@ -201,9 +203,17 @@ def _instantiate(url: str) -> Any:
     """
     scheme = _scheme(url)
     cls = _plugin_class(scheme) if scheme else None
-    try:
-        if cls is None:
+    if cls is None:
+        try:
             return _apprise().Apprise.instantiate(url, suppress_exceptions=True)
+        except Exception:  # Apprise raises assorted errors on odd URLs
+            return None
+    return _build(cls, url)
+
+
+def _build(cls: Any, url: str) -> Any:
+    """``cls``'s object for ``url`` as ``Apprise.instantiate`` builds it, or None."""
+    try:
         results = cls.parse_url(url.replace("/#", "/%23"))
         if not results or not cls.enabled:
             return None
@@ -274,11 +284,26 @@ _FORMATS = ("text", "markdown", "html")  # apprise.NotifyFormat values
 def send(
     url: str, title: str, body: str, *, timeout: float = 30.0, fmt: str = "text"
 ) -> SendOutcome:
-    """Send one message (text, markdown or html) to one URL; never raises for a failure."""
-    apprise = _apprise()
-    client = apprise.Apprise()
-    if not client.add(url):
-        return SendOutcome("permanent", "Apprise does not recognise this URL.")
+    """Send one message (text, markdown or html) to one URL; never raises for a failure.
+
+    A URL whose scheme ``apprise_schemes`` knows is sent through its own plugin object
+    (built as ``Apprise.instantiate`` builds it, and handed to ``Apprise.add`` as one), so
+    sending does not import Apprise's other plugins; any other URL through Apprise itself.
+    """
+    scheme = _scheme(url)
+    cls = _plugin_class(scheme) if scheme and scheme != _CONSOLE else None
+    if cls is not None:
+        import apprise
+
+        plugin = _build(cls, url)
+        client = apprise.Apprise()
+        if plugin is None or not plugin.enabled or not client.add(plugin):
+            return SendOutcome("permanent", "Apprise does not recognise this URL.")
+    else:
+        apprise = _apprise()
+        client = apprise.Apprise()
+        if not client.add(url):
+            return SendOutcome("permanent", "Apprise does not recognise this URL.")
     try:
         result = client.notify(
             body=body,
