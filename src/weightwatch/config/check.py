@@ -48,6 +48,7 @@ from weightwatch.delivery.policy import Digest, parse_daily, parse_quiet
 from weightwatch.errors import Problem
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
+_SPACE_RE = re.compile(r"\s")  # what str.isspace() calls a space, every code point alike
 _NAME_HELP = 'use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit'
 
 #: A value that failed its check (the problem is already recorded).
@@ -637,7 +638,7 @@ class Checker:
         url = expanded.strip()
         if self._unexpanded_at(where):
             return url  # not fetched by the commands that load the config this way
-        if any(c.isspace() for c in url):
+        if _SPACE_RE.search(url):
             self.add(where, "contains spaces; write them as %20")
             return None
         try:
