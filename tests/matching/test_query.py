@@ -1222,4 +1222,4 @@ def test_the_written_out_combining_marks_are_the_ones_unicodedata_gives() -> Non
     assert words._marks() == computed
     if unicodedata.unidata_version == "14.0.0":
         assert computed == words._MARKS_UNICODE_14
-    assert "\\u0300-\\u036f" in words._TOKEN_RE.pattern
+    assert "\\u0300-\\u036f" in words._PAIR_RE.pattern

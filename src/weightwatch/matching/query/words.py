@@ -184,10 +184,9 @@ def _marks() -> str:
 # A run of letters and digits, with combining marks (never first) kept inside it. Marks
 # are not \w, so a token can only start at [^\W_] and a separator is just [\W_]*.
 _RUN = rf"[^\W_]+(?:[{_marks()}]+[^\W_]*)*"
-_TOKEN_RE = re.compile(
-    rf"{_RUN}(?:(?:(?<=\d)[.\uff0e](?=\d)|[{re.escape(_APOSTROPHES)}](?=[^\W_])){_RUN})*"
-)
-_PAIR_RE = re.compile(rf"([\W_]*)({_TOKEN_RE.pattern})")  # (separator, token)
+# A token (only _PAIR_RE is compiled: each compile of the mark class costs a few ms).
+_TOKEN = rf"{_RUN}(?:(?:(?<=\d)[.\uff0e](?=\d)|[{re.escape(_APOSTROPHES)}](?=[^\W_])){_RUN})*"
+_PAIR_RE = re.compile(rf"([\W_]*)({_TOKEN})")  # (separator, token)
 _SOFT_SEP_RE = re.compile(rf"[\s_{re.escape(_HYPHENS + _INVISIBLE_JOINERS)}]*")
 _STOP_RE = re.compile(r"[.!?;:…]\s|[。！？；：]|\n\s*\n")
 _QUOTES_TO_SPACES = str.maketrans({c: " " for c in _DOUBLE_QUOTES})
