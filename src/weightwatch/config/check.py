@@ -23,7 +23,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from weightwatch.config.env import expand, scrub, url_credentials
 from weightwatch.config.model import Channel, Config, Settings, Source
@@ -388,6 +387,8 @@ class Checker:
     def _timezone(self, key: Key, value: Any, path: str, values: dict[str, Any]) -> Any:
         if not isinstance(value, str):
             return self._bad(path, f"expected {key.noun}, found {show(value)}")
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only with a timezone set
+
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
