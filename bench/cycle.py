@@ -27,7 +27,8 @@ What it does:
   ratios (median of the per-round ratios), against the targets (cold ≤ 1.2×, warm ≤ 1.5×,
   peak RSS < 150 MB).
 
-``--profile`` instead runs one cold weightwatch cycle as
+``--profile`` instead runs one cold weightwatch cycle (with ``--profile-phase warm``: one
+cold cycle unprofiled, then the warm one, every answer a 304) as
 ``python -m cProfile -o OUT.prof -m weightwatch once --config F`` (main thread only) and once
 more under bench/profile_threads.py (every thread, per-thread CPU time), and prints the top 25
 functions by cumulative and by total time of each. Files go to bench/out/ (git-ignored).
@@ -584,11 +585,12 @@ def profile(args: argparse.Namespace, bench: Bench) -> int:
         f"{git_state(args.commit)}; machine: {_machine()}."
     )
     results = []
+    phase = args.profile_phase
     for label, name, wrap in (
-        ("main thread only (python -m cProfile)", "cycle-cold.prof", "cprofile"),
+        (f"{phase}, main thread only (python -m cProfile)", f"cycle-{phase}.prof", "cprofile"),
         (
-            "every thread, per-thread CPU (bench/profile_threads.py)",
-            "cycle-cold-threads.prof",
+            f"{phase}, every thread, per-thread CPU (bench/profile_threads.py)",
+            f"cycle-{phase}-threads.prof",
             "threads",
         ),
     ):
@@ -598,6 +600,12 @@ def profile(args: argparse.Namespace, bench: Bench) -> int:
         config = d / "config.toml"
         write_config(config, bench.server.urls, d / "ww.db", args.workers)
         prof = out_dir / name
+        if phase == "warm":  # the same database again: every answer a 304
+            prime = [str(args.python), "-m", "weightwatch", "once", "--config", str(config)]
+            if measure(prime, d, args.run_timeout)[3] != 0:
+                print(f"the unprofiled cold cycle before the warm one failed: {prime}")
+                results.append(1)
+                continue
         if wrap == "cprofile":
             cmd = [str(args.python), "-m", "cProfile", "-o", str(prof), "-m", "weightwatch"]
         else:
@@ -658,6 +666,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--profile", action="store_true", help="profile one cold cycle instead")
     ap.add_argument("--profile-dir", type=Path, default=BENCH / "out")
+    ap.add_argument(
+        "--profile-phase",
+        choices=("cold", "warm"),
+        default="cold",
+        help="with --profile: the cold cycle (default) or the warm one after it (all 304s)",
+    )
     ap.add_argument(
         "--python",
         type=Path,

@@ -863,3 +863,42 @@ def test_the_example_rules_catch_what_they_say(
     cfg = load(EXAMPLE, env={})
     [found] = [r for r in cfg.rules if r.name == rule]
     assert (found.query.match(query.prepare(title, text)) is not None) == matches
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://example.org/a b", "source[0].url: contains spaces; write them as %20"),
+        ("https://example.org/a\\tb", "source[0].url: contains spaces; write them as %20"),
+        ("https://example.org/a\\u2003b", "source[0].url: contains spaces; write them as %20"),
+        ("https://example.org/a\\u00a0b", "source[0].url: contains spaces; write them as %20"),
+        ("https://example.org:99999/f", 'source[0].url: is not a valid URL, found "https'),
+        ("https:///f", 'source[0].url: has no host name, found "https:///f"'),
+    ],
+)
+def test_a_bad_source_url_is_named_by_its_key_path(url: str, problem: str) -> None:
+    """The per-source URL checks (cut to a regex and fast paths for start-up time) still
+    catch every space str.isspace() knows and name the key."""
+    text = MINIMAL.replace("https://news.ycombinator.com/rss", url)
+    assert only_problem(text).startswith(problem)
+
+
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [
+        ("https://example.org/feed", []),
+        ("https://example.org/feed#x", []),
+        ("https://bob:pw1@example.org/feed", ["pw1"]),
+        ("https://example.org/feed?token=t0k&page=2", ["t0k"]),
+        ("https://example.org/feed?Api-Key=a%2Fb", ["a/b", "a%2Fb"]),
+        ("https://[::1/feed?key=x", []),
+    ],
+)
+def test_the_credentials_of_a_feed_url(url: str, found: list[str]) -> None:
+    assert config.env.url_credentials(url) == found
+
+
+@pytest.mark.parametrize("text", ["plain", "", "https://example.org/feed?x=1", "{braces}"])
+def test_text_without_a_dollar_expands_to_itself_with_nothing_recorded(text: str) -> None:
+    result = config.env.expand(text, {"plain": "never used"})
+    assert (result.value, result.problems, result.secrets, result.unset) == (text, [], [], [])

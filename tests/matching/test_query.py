@@ -1209,3 +1209,17 @@ def test_snippet_of_a_span_longer_than_the_width_shows_its_start() -> None:
     s = snippet(doc, m, width=20)
     assert s.startswith("…word") and s.endswith("…")
     assert len(s) <= 20
+
+
+def test_the_written_out_combining_marks_are_the_ones_unicodedata_gives() -> None:
+    """words keeps the combining-mark class written out for Unicode 14.0.0 (start-up time);
+    it must be what computing it gives, and be used only for that Unicode version."""
+    import unicodedata
+
+    from weightwatch.matching.query import words
+
+    computed = words._mark_class()
+    assert words._marks() == computed
+    if unicodedata.unidata_version == "14.0.0":
+        assert computed == words._MARKS_UNICODE_14
+    assert "\\u0300-\\u036f" in words._PAIR_RE.pattern

@@ -23,7 +23,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from weightwatch.config.env import expand, scrub, url_credentials
 from weightwatch.config.model import Channel, Config, Settings, Source
@@ -48,6 +47,7 @@ from weightwatch.delivery.policy import Digest, parse_daily, parse_quiet
 from weightwatch.errors import Problem
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*\Z")
+_SPACE_RE = re.compile(r"\s")  # what str.isspace() calls a space, every code point alike
 _NAME_HELP = 'use lowercase letters, digits, ".", "_" and "-", starting with a letter or digit'
 
 #: A value that failed its check (the problem is already recorded).
@@ -387,6 +387,8 @@ class Checker:
     def _timezone(self, key: Key, value: Any, path: str, values: dict[str, Any]) -> Any:
         if not isinstance(value, str):
             return self._bad(path, f"expected {key.noun}, found {show(value)}")
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only with a timezone set
+
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -637,7 +639,7 @@ class Checker:
         url = expanded.strip()
         if self._unexpanded_at(where):
             return url  # not fetched by the commands that load the config this way
-        if any(c.isspace() for c in url):
+        if _SPACE_RE.search(url):
             self.add(where, "contains spaces; write them as %20")
             return None
         try:

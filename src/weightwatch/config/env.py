@@ -32,6 +32,8 @@ class Expanded:
 
 def expand(text: str, env: Mapping[str, str]) -> Expanded:
     """``${VAR}``, ``${VAR:-default}`` and ``$$`` in ``text``, every mistake reported."""
+    if "$" not in text:  # nearly every value: nothing to expand (the loop below costs more)
+        return Expanded(text)
     out: list[str] = []
     result = Expanded(None)
     i = 0
@@ -113,6 +115,8 @@ def _secret_param(name: str) -> bool:
 def url_credentials(url: str) -> list[str]:
     """The credentials written in a feed URL: the userinfo password and the values of
     token-like query parameters (``SECRET_PARAMS``), raw and decoded."""
+    if "@" not in url and "?" not in url:  # no userinfo, no query: nothing to find
+        return []
     try:
         parts = urlsplit(url)
         found = [parts.password] if parts.password else []

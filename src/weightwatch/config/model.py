@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from weightwatch.config.env import mask_source_url
 from weightwatch.config.schema import CHANNEL, RULE, SETTINGS, SOURCE
@@ -71,6 +70,8 @@ class Settings:
     @property
     def tz(self) -> tzinfo:
         if self.timezone:
+            from zoneinfo import ZoneInfo  # only with a timezone set: it costs start-up time
+
             return ZoneInfo(self.timezone)
         local = datetime.now().astimezone().tzinfo
         return local if local is not None else UTC

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, cast
 from weightwatch.config import Config, Source
 from weightwatch.delivery import routing
 from weightwatch.errors import ParseError, SourceError, StorageError
-from weightwatch.sources import health, pagediff
+from weightwatch.sources import health
 from weightwatch.sources.http import Conditional, Fetcher, Response
 from weightwatch.storage.store import Storage
 from weightwatch.types import (
@@ -53,6 +53,7 @@ from weightwatch.types import (
 
 if TYPE_CHECKING:
     from weightwatch.matching import hits as decider
+    from weightwatch.sources import pagediff  # imported where a page or a 200 needs it
 
 log = logging.getLogger("weightwatch")
 
@@ -184,6 +185,8 @@ def read_seen(storage: Storage, fetched: Fetched, now: datetime) -> Seen:
     page = None
     items = feed.items
     if fetched.page is not None:
+        from weightwatch.sources import pagediff
+
         prints = storage.page_fingerprints(name, now - pagediff.WINDOW)
         page = pagediff.diff(fetched.page, prints, source=name, url=response.url, now=now)
         items = page.items
@@ -274,7 +277,11 @@ def prepare_poll(
         update = replace(update, validators=replace(update.validators, body_hash=fetched.body_hash))
     if response.status == 304 or feed is None:
         update, notices = _health(config, source, state, update, now, seen.url_salt, new_items=0)
-        unchanged = PageBlocks(None, now - pagediff.WINDOW) if state.kind == "page" else None
+        unchanged = None
+        if state.kind == "page":
+            from weightwatch.sources import pagediff
+
+            unchanged = PageBlocks(None, now - pagediff.WINDOW)
         return Prepared(
             source,
             state,
@@ -285,6 +292,8 @@ def prepare_poll(
             notices=notices,
             page_blocks=unchanged,
         )
+
+    from weightwatch.sources import pagediff  # a 200 (a 304 never needs it)
 
     fresh = health.new_items(feed.items, set(seen.known_ids))
     priming = not state.primed or pagediff.starts_over(state.kind, feed.kind, page)

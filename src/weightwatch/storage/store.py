@@ -188,16 +188,23 @@ class Storage:
         (``Config.masked_sources``), so no secret is written to the database.
         """
         with self.transaction() as conn:
+            # One read of every known (name, url), then only the rows that change: a cycle
+            # over N unchanged sources is one statement, not N.
+            current: dict[str, str] = dict(conn.execute("SELECT name, url FROM sources"))
+            added: dict[str, str] = {}
+            moved: dict[str, str] = {}
             for name, url in sources:
-                row = conn.execute("SELECT url FROM sources WHERE name = ?", [name]).fetchone()
-                if row is None:
-                    conn.execute("INSERT INTO sources (name, url) VALUES (?, ?)", [name, url])
-                elif row[0] != url:
-                    conn.execute(
-                        "UPDATE sources SET url = ?, permanent_url = NULL, etag = NULL,"
-                        " last_modified = NULL, body_hash = NULL WHERE name = ?",
-                        [url, name],
-                    )
+                if name not in current:
+                    added[name] = url
+                elif current[name] != url:
+                    moved[name] = url
+                current[name] = url
+            conn.executemany("INSERT INTO sources (name, url) VALUES (?, ?)", added.items())
+            conn.executemany(
+                "UPDATE sources SET url = ?, permanent_url = NULL, etag = NULL,"
+                " last_modified = NULL, body_hash = NULL WHERE name = ?",
+                [(url, name) for name, url in moved.items()],
+            )
 
     def set_next_due(self, name: str, when: datetime | None) -> None:
         with self.transaction() as conn:
