@@ -282,6 +282,8 @@ class StoryContext:
     ``hits``: the features of every hit that is a candidate of some hit of the batch.
     ``sources``: each story named above (first hit id) -> the sources of its hits.
     ``heads``: each story named above (first hit id) -> its first hit as a ``RelatedStory``.
+    ``ranked``: the ``candidates`` answers that the read already computed, by (rule,
+    words, limit), so the decider does not rank them again.
     """
 
     linked: Mapping[tuple[str, str], int] = field(default_factory=dict)
@@ -289,11 +291,18 @@ class StoryContext:
     hits: Mapping[int, StoredHit] = field(default_factory=dict)
     sources: Mapping[int, frozenset[str]] = field(default_factory=dict)
     heads: Mapping[int, RelatedStory] = field(default_factory=dict)
+    ranked: Mapping[tuple[str, tuple[tuple[str, float], ...], int], tuple[int, ...]] = field(
+        default_factory=dict
+    )
 
     def candidates(self, rule: str, words: Iterable[tuple[str, float]], limit: int) -> list[int]:
         """The earlier hits of ``rule`` a new hit with these (word, weight)s is compared
         with: each word's recent hits, the ``limit`` sharing the most weight (ties: newest
         first), best first. The blocking of ``Storage.story_candidates``, on this read."""
+        words = tuple(words)
+        known = self.ranked.get((rule, words, limit))
+        if known is not None:
+            return list(known)
         shared: dict[int, float] = {}
         for word, weight in words:
             for hit_id in self.recent.get((rule, word), ()):
