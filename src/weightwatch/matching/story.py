@@ -747,16 +747,23 @@ def guard(a: Features, b: Features) -> str | None:
 
 def shared_score(a: Features, b: Features) -> tuple[float, frozenset[str]]:
     """Mean of the two coverages (weight of each title's words that the other hit has)."""
+    _, score, shared = _shared(a, b)
+    return score, shared
+
+
+def _shared(a: Features, b: Features) -> tuple[float, float, frozenset[str]]:
+    """``shared_score`` with the first of its two coverages: (a's, the mean, the words)."""
     a_words, b_words = a.words, b.words
     ab = frozenset(w for w in a.title if w in b_words)
-    ba = frozenset(w for w in b.title if w in a_words)
     a_total, b_total = a.title_weight, b.title_weight
-    if not a_total or not b_total:
-        return 0.0, frozenset()
-    a_shared = sum(map(a.title_weights.__getitem__, ab))  # = _weight_of(ab), in its order
-    b_shared = sum(map(b.title_weights.__getitem__, ba))
-    score = (a_shared / a_total + b_shared / b_total) / 2
-    return score, ab | ba
+    if not a_total:
+        return 0.0, 0.0, frozenset()
+    a_cover = sum(map(a.title_weights.__getitem__, ab)) / a_total  # _weight_of(ab), in order
+    if not b_total:  # b has no title words, yet its text may cover a's title
+        return a_cover, 0.0, frozenset()
+    ba = frozenset(w for w in b.title if w in a_words)
+    b_cover = sum(map(b.title_weights.__getitem__, ba)) / b_total
+    return a_cover, (a_cover + b_cover) / 2, ab | ba
 
 
 def same_story(
@@ -769,6 +776,15 @@ def same_story(
     is False it is "no match" or the guard that refused ("versions differ", "roles
     swapped", "names swapped", "reversal").
     """
+    return _judge(a, b, title_threshold)[:3]
+
+
+def _judge(
+    a: Features, b: Features, title_threshold: float | None
+) -> tuple[bool, str, float, float]:
+    """``same_story`` and how much of a's title weight b covers (``math.inf`` when the
+    titles were decided alike without counting words): the bound ``_Compared.story``
+    uses to skip stories that cannot cover the hit."""
     threshold = TUNING.title_threshold if title_threshold is None else title_threshold
     if (
         a.key
@@ -778,9 +794,9 @@ def same_story(
     ):
         why = guard(a, b)
         if why is not None:
-            return False, why, 0.0
-        return True, "similar title", dedup.similarity(a.key, b.key)
-    score, shared = shared_score(a, b)
+            return False, why, 0.0, math.inf
+        return True, "similar title", dedup.similarity(a.key, b.key), math.inf
+    cover, score, shared = _shared(a, b)
     signal = "shared words"
     if (
         score < TUNING.min_score
@@ -793,15 +809,15 @@ def same_story(
         # AI reasoning models" / "Introducing gpt-oss"), weighted by rarity. (The score is
         # checked first: below ``lede_min_score`` the names are not looked at.)
         if score < TUNING.lede_min_score:
-            return False, "no match", round(score, 3)
+            return False, "no match", round(score, 3), cover
         lede = lede_names(a, b, shared)
         if _weight_of(lede) < TUNING.lede_weight or len(shared | lede) < TUNING.min_shared:
-            return False, "no match", round(score, 3)
+            return False, "no match", round(score, 3), cover
         signal = "shared names"
     why = guard(a, b)
     if why is not None:
-        return False, why, round(score, 3)
-    return True, signal, round(score, 3)
+        return False, why, round(score, 3), cover
+    return True, signal, round(score, 3), cover
 
 
 def lede_names(a: Features, b: Features, shared: frozenset[str]) -> frozenset[str]:
@@ -811,6 +827,9 @@ def lede_names(a: Features, b: Features, shared: frozenset[str]) -> frozenset[st
 
 
 _SIGNAL_RANK = {"similar title": 2, "shared words": 1, "shared names": 0}
+_GUARDS = frozenset(
+    {"versions differ", "roles swapped", "names swapped", "reversal", "word replaced"}
+)
 
 
 class _Compared:
@@ -824,7 +843,11 @@ class _Compared:
     ) -> None:
         self.hit = hit
         self.candidates = candidates
-        self.verdicts = [same_story(hit, f, title_threshold) for f in candidates]
+        judged = [_judge(hit, f, title_threshold) for f in candidates]
+        self.verdicts = [(ok, signal, score) for ok, signal, score, _ in judged]
+        # How much of the hit's title weight each candidate's words cover: a story's
+        # combined words cover at most the sum over its members (``story``).
+        self.covers = [cover for _, _, _, cover in judged]
         self._guards: dict[int, str | None] = {}
 
     def guard(self, n: int) -> str | None:
@@ -865,6 +888,14 @@ class _Compared:
         top = 0.0
         for members in grouped.values():
             if len(members) < TUNING.story_min_members:
+                continue
+            # Two shortcuts that decide nothing differently: a story whose members' words
+            # cover less than ``story_min_score`` of the title one by one cannot together
+            # (the margin absorbs the order of float sums), and a story with a member the
+            # pair decision already refused (a guard) is refused below anyway.
+            if sum(self.covers[n] for n in members) < TUNING.story_min_score - 1e-9:
+                continue
+            if any(self.verdicts[n][1] in _GUARDS for n in members):
                 continue
             feats = [self.candidates[n] for n in members]
             score, shared = story_score(hit, feats)
