@@ -320,7 +320,7 @@ def _find_story(
     mates = [members[p] for p in sorted(index.candidates(rule, words, limit))]
     for h in ids:
         if h not in parsed:
-            parsed[h] = story.Features.from_json(context.hits[h].features)
+            parsed[h] = story.stored(context.hits[h].features)
     # Each candidate with its story (stored first hit, or first position in this batch),
     # so that a hit matching no single member can still join the story's combined
     # evidence (``story.best_story``), and the hint (``story.closest``) for a hit that joins

@@ -79,6 +79,7 @@ __all__ = [
     "features",
     "same_story",
     "stems",
+    "stored",
     "weight",
 ]
 
@@ -276,6 +277,7 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _GLUED = re.compile(r"([^\W\d_]*)(\d+(?:\.\d+)*)([^\W\d_]*)")
 
 
+@lru_cache(maxsize=1 << 16)  # bounded, like ``weight``: a word's stem never changes
 def _stem(word: str) -> str:
     """A light English stem, enough to join inflections ("strikes"/"strike"/"striking")."""
     if word in _IRREGULAR:
@@ -391,6 +393,11 @@ def rarity(stem: str) -> float:
     feeds, table = _word_table()
     df = table.get(stem, 0)
     return math.log((feeds + 1) / (df + 1)) / math.log(feeds + 1)
+
+
+@lru_cache(maxsize=1 << 16)
+def _has_digit(stem: str) -> bool:
+    return any(ch.isdigit() for ch in stem)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -513,6 +520,16 @@ class Features:
         )
 
 
+@lru_cache(maxsize=4096)
+def stored(text: str) -> Features:
+    """``Features.from_json``, kept for the next decisions: a stored hit is a candidate
+    again and again while it is in the window, and its features never change (the JSON is
+    the key). With the object come the values derived on first use (its words and their
+    weights), so a candidate seen before costs a dictionary lookup. Bounded (about 3 KB an
+    entry, ~11 MiB at most); measured in docs/dedup.md, "Cost"."""
+    return Features.from_json(text)
+
+
 _ORDINAL = frozenset({"st", "nd", "rd", "th"})
 _UNITS = frozenset({"b", "m", "t", "k", "gb", "tb", "mb"})
 
@@ -596,7 +613,7 @@ def features(title: str, text: str = "", exclude: Iterable[str] = ()) -> Feature
     title_case = bool(longer) and sum(t.capital for t in longer) >= 0.6 * len(longer)
 
     def is_name(tok: _Token, in_title: bool) -> bool:
-        if any(ch.isdigit() for ch in tok.stem):
+        if _has_digit(tok.stem):
             return weight(tok.stem) >= TUNING.number_weight
         floor = TUNING.title_case_name_weight if in_title and title_case else TUNING.name_weight
         return tok.acronym or (tok.capital and weight(tok.stem) >= floor)

@@ -61,7 +61,7 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
                     " AND created >= ? ORDER BY created DESC LIMIT ?",
                     [rule, word, after, lookup.per_word],
                 ).fetchall()
-                recent[(rule, word)] = tuple(int(r[0]) for r in rows)
+                recent[(rule, word)] = tuple(r[0] for r in rows)  # INTEGER NOT NULL: ints
     partial = StoryContext(linked=linked, recent=recent)
     ranked = {
         (rule, words, lookup.limit): tuple(partial.candidates(rule, words, lookup.limit))
