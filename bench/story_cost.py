@@ -177,7 +177,14 @@ def peak_rss_mib() -> float:
 
 
 def measure(
-    path: Path, size: int, per_day: int, queries: int, seed: int, cold: bool = False
+    path: Path,
+    size: int,
+    per_day: int,
+    queries: int,
+    seed: int,
+    cold: bool = False,
+    hint: bool = True,
+    cpu: bool = False,
 ) -> dict[str, float]:
     """Run in a fresh process: time ``queries`` story decisions at the end of history."""
     rng = random.Random(seed + 1)
@@ -196,10 +203,11 @@ def measure(
     joined = 0
     hinted = 0
     candidates = 0
+    clock = time.process_time if cpu else time.perf_counter
     for n, title in enumerate(titles):
         if cold and hasattr(story, "stored"):
             story.stored.cache_clear()  # every stored candidate parsed anew, as in a new process
-        t = time.perf_counter()
+        t = clock()
         f = story.features(title)
         words = tuple((w, story.weight(w) or 0.5) for w in f.lookup_words())
         context = storage.story_context(  # what the pipeline reads: same link, then words
@@ -219,16 +227,16 @@ def measure(
         given = [(r[1], r[1], parse(r[2])) for r in rows]
         near = None
         if hasattr(story, "choose"):  # each candidate compared once (docs/dedup.md, "Cost")
-            best, near = story.choose(f, given)
+            best, near = story.choose(f, given, hint=hint)
         elif hasattr(story, "closest"):  # issue 12 as first merged: three separate passes
             best = story.best_story(f, given)
-            if best is None:  # what matching.hits did for a hit that joins nothing
+            if best is None and hint:  # what matching.hits did for a hit that joins nothing
                 near = story.closest(f, [(g[1], g[2]) for g in given])
         elif hasattr(story, "best_story"):  # issue 12 before the related-story hint
             best = story.best_story(f, given)
         else:  # the code before issue 12 (PYTHONPATH=<older checkout>/src): members only
             best = story.best_match(f, [(g[0], g[2]) for g in given])
-        times.append((time.perf_counter() - t) * 1000)
+        times.append((clock() - t) * 1000)
         joined += best is not None
         hinted += near is not None
         candidates += len(rows)
@@ -262,11 +270,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cold", action="store_true", help="clear story.stored's cache before each decision"
     )
+    parser.add_argument(
+        "--no-hint",
+        action="store_true",
+        help="time the join only, not the related-story hint (what this bench timed before)",
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="CPU time per decision instead of wall time (a loaded machine: less waiting)",
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
-        found = measure(args.measure, args.size, args.per_day, args.queries, args.seed, args.cold)
+        found = measure(
+            args.measure,
+            args.size,
+            args.per_day,
+            args.queries,
+            args.seed,
+            cold=args.cold,
+            hint=not args.no_hint,
+            cpu=args.cpu,
+        )
         print(json.dumps(found))
         return 0
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -280,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         child = subprocess.run(
             [sys.executable, __file__, "--measure", str(path), "--size", str(size),
              "--per-day", str(args.per_day), "--queries", str(args.queries),
-             "--seed", str(args.seed), *(["--cold"] if args.cold else [])],
+             "--seed", str(args.seed), *(["--cold"] if args.cold else []),
+             *(["--no-hint"] if args.no_hint else []), *(["--cpu"] if args.cpu else [])],
             check=True, capture_output=True, text=True,
             env={**os.environ, "PYTHONHASHSEED": "0"},
         )  # fmt: skip
