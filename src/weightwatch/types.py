@@ -7,9 +7,11 @@ than on another layer's internals. Nothing here imports anything of weightwatch.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +309,8 @@ class StoryContext:
         for word, weight in words:
             for hit_id in self.recent.get((rule, word), ()):
                 shared[hit_id] = shared.get(hit_id, 0.0) + weight
-        return sorted(shared, key=lambda h: (-shared[h], -h))[:limit]
+        # The ``limit`` largest (weight, id): sorted by weight, then newest, descending.
+        return [h for h, _ in heapq.nlargest(limit, shared.items(), key=itemgetter(1, 0))]
 
 
 # -- the outcome of a poll cycle -------------------------------------------------------

@@ -29,10 +29,12 @@ The pipeline (``service.poll``) does the reading and the writing; see docs/dedup
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from weightwatch.delivery import render, routing
@@ -157,7 +159,7 @@ class BatchIndex:
         for word, weight in words:
             for position in self._recent.get((rule, word), ()):
                 shared[position] = shared.get(position, 0.0) + weight
-        return sorted(shared, key=lambda p: (-shared[p], -p))[:limit]
+        return [p for p, _ in heapq.nlargest(limit, shared.items(), key=itemgetter(1, 0))]
 
 
 @dataclass(frozen=True)

@@ -802,6 +802,21 @@ def _judge(
     """``same_story`` and how much of a's title weight b covers (``math.inf`` when the
     titles were decided alike without counting words): the bound ``_Compared.story``
     uses to skip stories that cannot cover the hit."""
+    passes, signal, score, cover, refused = _unguarded(a, b, title_threshold)
+    if not passes:
+        return False, signal, score, cover
+    why = guard(a, b)
+    if why is not None:
+        return False, why, refused, cover
+    return True, signal, score, cover
+
+
+def _unguarded(
+    a: Features, b: Features, title_threshold: float | None
+) -> tuple[bool, str, float, float, float]:
+    """``_judge`` before the guards: (whether the evidence joins them, the signal, its
+    score, a's coverage, the score reported if a guard refuses). ``_Compared`` applies the
+    guards only where the answer depends on them."""
     threshold = TUNING.title_threshold if title_threshold is None else title_threshold
     if (
         a.key
@@ -809,10 +824,7 @@ def _judge(
         and (a.key == b.key or fuzz.ratio(a.key, b.key, score_cutoff=threshold))
         and dedup.is_near_duplicate(a.key, b.key, threshold)
     ):
-        why = guard(a, b)
-        if why is not None:
-            return False, why, 0.0, math.inf
-        return True, "similar title", dedup.similarity(a.key, b.key), math.inf
+        return True, "similar title", dedup.similarity(a.key, b.key), math.inf, 0.0
     cover, score, shared = _shared(a, b)
     signal = "shared words"
     if (
@@ -826,15 +838,12 @@ def _judge(
         # AI reasoning models" / "Introducing gpt-oss"), weighted by rarity. (The score is
         # checked first: below ``lede_min_score`` the names are not looked at.)
         if score < TUNING.lede_min_score:
-            return False, "no match", round(score, 3), cover
+            return False, "no match", round(score, 3), cover, 0.0
         lede = lede_names(a, b, shared)
         if _weight_of(lede) < TUNING.lede_weight or len(shared | lede) < TUNING.min_shared:
-            return False, "no match", round(score, 3), cover
+            return False, "no match", round(score, 3), cover, 0.0
         signal = "shared names"
-    why = guard(a, b)
-    if why is not None:
-        return False, why, round(score, 3), cover
-    return True, signal, round(score, 3), cover
+    return True, signal, round(score, 3), cover, round(score, 3)
 
 
 def lede_names(a: Features, b: Features, shared: frozenset[str]) -> frozenset[str]:
@@ -860,38 +869,50 @@ class _Compared:
     ) -> None:
         self.hit = hit
         self.candidates = candidates
-        judged = [_judge(hit, f, title_threshold) for f in candidates]
-        self.verdicts = [(ok, signal, score) for ok, signal, score, _ in judged]
+        # Each pair's evidence; the guards are applied lazily (``guard``): the member
+        # choice needs them only down to the best candidate that passes.
+        self._pending = [_unguarded(hit, f, title_threshold) for f in candidates]
         # How much of the hit's title weight each candidate's words cover: a story's
         # combined words cover at most the sum over its members (``story``).
-        self.covers = [cover for _, _, _, cover in judged]
+        self.covers = [p[3] for p in self._pending]
         self._guards: dict[int, str | None] = {}
+        self._verdicts: list[tuple[bool, str, float]] | None = None
 
     def guard(self, n: int) -> str | None:
-        """``guard(hit, candidates[n])``; known without computing it when ``same_story``
-        did (a join: None; a refusal: its reason)."""
+        """``guard(hit, candidates[n])``, computed once."""
         if n not in self._guards:
-            ok, signal, _ = self.verdicts[n]
-            if ok:
-                self._guards[n] = None
-            elif signal != "no match":
-                self._guards[n] = signal
-            else:
-                self._guards[n] = guard(self.hit, self.candidates[n])
+            self._guards[n] = guard(self.hit, self.candidates[n])
         return self._guards[n]
+
+    @property
+    def verdicts(self) -> list[tuple[bool, str, float]]:
+        """``same_story(hit, candidate)`` of every candidate."""
+        if self._verdicts is None:
+            out = []
+            for n, (passes, signal, score, _, refused) in enumerate(self._pending):
+                why = self.guard(n) if passes else None
+                if not passes:
+                    out.append((False, signal, score))
+                elif why is None:
+                    out.append((True, signal, score))
+                else:
+                    out.append((False, why, refused))
+            self._verdicts = out
+        return self._verdicts
 
     def member(self, idents: Sequence[T]) -> tuple[T, str, float] | None:
         """``best_match``: a similar title beats shared words, then the higher score; ties
-        to the earliest."""
-        best: tuple[T, str, float] | None = None
-        rank: tuple[int, float] = (-1, 0.0)
-        for ident, (ok, signal, score) in zip(idents, self.verdicts, strict=True):
-            if not ok:
-                continue
-            mine = (_SIGNAL_RANK.get(signal, 0), score)
-            if mine > rank:
-                best, rank = (ident, signal, score), mine
-        return best
+        to the earliest. The candidates whose evidence joins are tried best first, so
+        the guards run only until one passes."""
+        pending = self._pending
+        joining = sorted(
+            (n for n, p in enumerate(pending) if p[0]),
+            key=lambda n: (-_SIGNAL_RANK.get(pending[n][1], 0), -pending[n][2], n),
+        )
+        for n in joining:
+            if self.guard(n) is None:
+                return idents[n], pending[n][1], pending[n][2]
+        return None
 
     def story(
         self, idents: Sequence[T], stories: Sequence[Hashable]
