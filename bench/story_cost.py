@@ -15,8 +15,11 @@ realistic mix of common and rare words.
 Then, in a fresh process (so memory is that of a daemon, not of the build), it times
 ``--queries`` decisions at the end of the history: what ``matching.hits.decide`` does for
 a new hit: ``story.features``, the same-link lookup, the candidate lookup in the story
-index (``Storage.story_context``) and ``story.best_story`` (``story.best_match`` when run
-with ``PYTHONPATH`` pointing at the source of a release before issue 12, to compare).
+index (``Storage.story_context``) and ``story.choose`` (the join and, for a hit that
+joins nothing, the related-story hint). With ``PYTHONPATH`` pointing at the source of an
+older release it times what that release's decider did, to compare side by side:
+``best_story`` then ``closest`` (issue 12 as first merged), ``best_story``, or
+``best_match`` (before issue 12).
 It prints the median, p90, p99 and max per decision, and the process's peak RSS, to show
 that memory does not grow with history (SQLite's page cache is bounded, and nothing is
 loaded per window).
@@ -173,7 +176,16 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(path: Path, size: int, per_day: int, queries: int, seed: int) -> dict[str, float]:
+def measure(
+    path: Path,
+    size: int,
+    per_day: int,
+    queries: int,
+    seed: int,
+    cold: bool = False,
+    hint: bool = True,
+    cpu: bool = False,
+) -> dict[str, float]:
     """Run in a fresh process: time ``queries`` story decisions at the end of history."""
     rng = random.Random(seed + 1)
     bases = base_titles()
@@ -184,11 +196,18 @@ def measure(path: Path, size: int, per_day: int, queries: int, seed: int) -> dic
     now = START + timedelta(seconds=size * 86400.0 / per_day)
     since = now - timedelta(seconds=tune.window)
     titles = [headline(rng, bases, pool) for _ in range(queries)]
+    # What matching.hits reads stored features with: story.stored keeps them for the next
+    # decisions (a cache); --cold clears it before each decision; older code parses anew.
+    parse = getattr(story, "stored", story.Features.from_json)
     times: list[float] = []
     joined = 0
+    hinted = 0
     candidates = 0
+    clock = time.process_time if cpu else time.perf_counter
     for n, title in enumerate(titles):
-        t = time.perf_counter()
+        if cold and hasattr(story, "stored"):
+            story.stored.cache_clear()  # every stored candidate parsed anew, as in a new process
+        t = clock()
         f = story.features(title)
         words = tuple((w, story.weight(w) or 0.5) for w in f.lookup_words())
         context = storage.story_context(  # what the pipeline reads: same link, then words
@@ -205,13 +224,21 @@ def measure(path: Path, size: int, per_day: int, queries: int, seed: int) -> dic
             for h in context.candidates(RULE, words, tune.max_candidates)
             if h in context.hits
         ]
-        given = [(r[1], r[1], story.Features.from_json(r[2])) for r in rows]
-        if hasattr(story, "best_story"):  # issue 12: a member, or the story's evidence
+        given = [(r[1], r[1], parse(r[2])) for r in rows]
+        near = None
+        if hasattr(story, "choose"):  # each candidate compared once (docs/dedup.md, "Cost")
+            best, near = story.choose(f, given, hint=hint)
+        elif hasattr(story, "closest"):  # issue 12 as first merged: three separate passes
+            best = story.best_story(f, given)
+            if best is None and hint:  # what matching.hits did for a hit that joins nothing
+                near = story.closest(f, [(g[1], g[2]) for g in given])
+        elif hasattr(story, "best_story"):  # issue 12 before the related-story hint
             best = story.best_story(f, given)
         else:  # the code before issue 12 (PYTHONPATH=<older checkout>/src): members only
             best = story.best_match(f, [(g[0], g[2]) for g in given])
-        times.append((time.perf_counter() - t) * 1000)
+        times.append((clock() - t) * 1000)
         joined += best is not None
+        hinted += near is not None
         candidates += len(rows)
     peak = peak_rss_mib()  # before close's PRAGMA optimize
     storage.close()
@@ -224,6 +251,7 @@ def measure(path: Path, size: int, per_day: int, queries: int, seed: int) -> dic
         "max_ms": times[-1],
         "candidates": candidates / len(titles),
         "joined": joined / len(titles),
+        "hinted": hinted / len(titles),
         "peak_rss_mib": peak,
         "db_mib": path.stat().st_size / 2**20,
     }
@@ -239,11 +267,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="measure databases built by an earlier run"
     )
+    parser.add_argument(
+        "--cold", action="store_true", help="clear story.stored's cache before each decision"
+    )
+    parser.add_argument(
+        "--no-hint",
+        action="store_true",
+        help="time the join only, not the related-story hint (what this bench timed before)",
+    )
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="CPU time per decision instead of wall time (a loaded machine: less waiting)",
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
-        print(json.dumps(measure(args.measure, args.size, args.per_day, args.queries, args.seed)))
+        found = measure(
+            args.measure,
+            args.size,
+            args.per_day,
+            args.queries,
+            args.seed,
+            cold=args.cold,
+            hint=not args.no_hint,
+            cpu=args.cpu,
+        )
+        print(json.dumps(found))
         return 0
     args.dir.mkdir(parents=True, exist_ok=True)
     results = []
@@ -256,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         child = subprocess.run(
             [sys.executable, __file__, "--measure", str(path), "--size", str(size),
              "--per-day", str(args.per_day), "--queries", str(args.queries),
-             "--seed", str(args.seed)],
+             "--seed", str(args.seed), *(["--cold"] if args.cold else []),
+             *(["--no-hint"] if args.no_hint else []), *(["--cpu"] if args.cpu else [])],
             check=True, capture_output=True, text=True,
             env={**os.environ, "PYTHONHASHSEED": "0"},
         )  # fmt: skip
@@ -267,13 +319,17 @@ def main(argv: list[str] | None = None) -> int:
         f" = ~{args.per_day * story.TUNING.window / 86400:,.0f} hits), {args.queries} decisions"
         " each:\n"
     )
-    print("| stored hits | median | p90 | p99 | max | candidates scored | joined | peak RSS | db |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| stored hits | median | p90 | p99 | max | candidates scored | joined | hinted"
+        " | peak RSS | db |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
             f"| {r['size']:,} | {r['median_ms']:.2f} ms | {r['p90_ms']:.2f} ms"
             f" | {r['p99_ms']:.2f} ms | {r['max_ms']:.1f} ms | {r['candidates']:.1f}"
-            f" | {r['joined']:.0%} | {r['peak_rss_mib']:.0f} MiB | {r['db_mib']:,.0f} MiB |"
+            f" | {r['joined']:.0%} | {r.get('hinted', 0):.0%} | {r['peak_rss_mib']:.0f} MiB"
+            f" | {r['db_mib']:,.0f} MiB |"
         )
     return 0
 

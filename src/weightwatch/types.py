@@ -7,9 +7,11 @@ than on another layer's internals. Nothing here imports anything of weightwatch.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +284,8 @@ class StoryContext:
     ``hits``: the features of every hit that is a candidate of some hit of the batch.
     ``sources``: each story named above (first hit id) -> the sources of its hits.
     ``heads``: each story named above (first hit id) -> its first hit as a ``RelatedStory``.
+    ``ranked``: the ``candidates`` answers that the read already computed, by (rule,
+    words, limit), so the decider does not rank them again.
     """
 
     linked: Mapping[tuple[str, str], int] = field(default_factory=dict)
@@ -289,16 +293,24 @@ class StoryContext:
     hits: Mapping[int, StoredHit] = field(default_factory=dict)
     sources: Mapping[int, frozenset[str]] = field(default_factory=dict)
     heads: Mapping[int, RelatedStory] = field(default_factory=dict)
+    ranked: Mapping[tuple[str, tuple[tuple[str, float], ...], int], tuple[int, ...]] = field(
+        default_factory=dict
+    )
 
     def candidates(self, rule: str, words: Iterable[tuple[str, float]], limit: int) -> list[int]:
         """The earlier hits of ``rule`` a new hit with these (word, weight)s is compared
         with: each word's recent hits, the ``limit`` sharing the most weight (ties: newest
         first), best first. The blocking of ``Storage.story_candidates``, on this read."""
+        words = tuple(words)
+        known = self.ranked.get((rule, words, limit))
+        if known is not None:
+            return list(known)
         shared: dict[int, float] = {}
         for word, weight in words:
             for hit_id in self.recent.get((rule, word), ()):
                 shared[hit_id] = shared.get(hit_id, 0.0) + weight
-        return sorted(shared, key=lambda h: (-shared[h], -h))[:limit]
+        # The ``limit`` largest (weight, id): sorted by weight, then newest, descending.
+        return [h for h, _ in heapq.nlargest(limit, shared.items(), key=itemgetter(1, 0))]
 
 
 # -- the outcome of a poll cycle -------------------------------------------------------

@@ -73,14 +73,14 @@ def test_each_new_hit_is_compared_with_a_bounded_number_of_batch_mates(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     compared: list[int] = []
-    real: Callable[..., Any] = story.best_match
+    real: Callable[..., Any] = story.choose
 
     def counting(hit: story.Features, candidates: Any, threshold: Any = None) -> Any:
         given = list(candidates)
         compared.append(len(given))
         return real(hit, given, threshold)
 
-    monkeypatch.setattr(story, "best_match", counting)
+    monkeypatch.setattr(story, "choose", counting)
     # 600 hits sharing two rare words (every one is a candidate of every later one); the
     # names differ, so no two are one story and each is compared with its mates.
     names = [f"{a}{b}" for a in ("Zor", "Qua", "Vel", "Mik") for b in range(150)]

@@ -75,3 +75,34 @@ def test_a_report_close_to_an_earlier_story_alerts_with_the_hint_and_hits_shows_
     assert tech["related"]["title"] == FIRST.title
     assert tech["related"]["link"] == FIRST.link
     assert next(s for s in stories if s["source"] == "news")["related"] is None
+
+
+def test_explain_shows_the_hint_its_alert_carried(
+    tmp_path: Path,
+    http_server: HTTPTestServer,
+    webhook: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    http_server.set("/news.xml", rss([]))
+    http_server.set("/tech.xml", rss([]))
+    cfg = write_config(
+        tmp_path,
+        {"news": http_server.url("/news.xml"), "tech": http_server.url("/tech.xml")},
+        {"hook": [webhook.apprise_url]},
+        [{"name": "oa", "query": "reasoning", "notify": ["hook"]}],
+    )
+    run_once(cfg)
+    http_server.set("/news.xml", rss([FIRST]))
+    run_once(cfg)
+    http_server.set("/tech.xml", rss([SECOND]))
+    run_once(cfg)
+    alerted = re.search(r"Possibly the same story as: .*", webhook.received[1]["message"])
+    assert alerted is not None
+
+    assert cli.main(["explain", "--config", str(cfg.path), "-r", "oa", "--item", SECOND.link]) == 0
+    out = capsys.readouterr().out
+    assert "the first report of its story (it alerted)" in out
+    assert f"\n  {alerted[0]}\n" in out  # the very line of the alert
+    # The first story came close to nothing: no hint.
+    assert cli.main(["explain", "--config", str(cfg.path), "-r", "oa", "--item", FIRST.link]) == 0
+    assert "Possibly the same story" not in capsys.readouterr().out

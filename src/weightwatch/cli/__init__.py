@@ -539,7 +539,8 @@ def _rule(cfg: Config, name: str) -> Rule | None:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from weightwatch.matching.explain import explain_rule, highlight, match_spans
+    from weightwatch.matching.explain import explain_rule, highlight, match_spans, related_hint
+    from weightwatch.sources.clean import printable
 
     cfg = _load(args)
     rule = _rule(cfg, args.rule)
@@ -586,6 +587,9 @@ def _explain(args: argparse.Namespace) -> int:
                 print("  Not a hit of this rule (it arrived before the rule, or did not match).")
             elif hit["duplicate_of"] is None:
                 print(f"  Hit #{hit['id']}: the first report of its story (it alerted).")
+                hint = related_hint(hit)
+                if hint is not None:  # the line its alerts carried
+                    print(printable(f"  {hint}"))
             else:
                 print(
                     f"  Hit #{hit['id']} joined the story of hit #{hit['duplicate_of']}"

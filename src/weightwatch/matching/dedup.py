@@ -38,6 +38,7 @@ __all__ = [
     "is_near_duplicate",
     "number_tokens",
     "replaced_words",
+    "reversal_counts",
     "similarity",
     "title_key",
 ]
@@ -202,9 +203,14 @@ def replaced_words(a_key: str, b_key: str) -> tuple[list[str], list[str]]:
     return [], []
 
 
+def reversal_counts(key: str) -> dict[str, int]:
+    """How often each reversal word ("not", "delays", ...) is in a ``title_key``."""
+    return {w: n for w, n in Counter(key.split()).items() if w in _REVERSALS}
+
+
 def _reversal_differs(a_key: str, b_key: str) -> bool:
-    a_counts, b_counts = Counter(a_key.split()), Counter(b_key.split())
-    return any(a_counts[w] != b_counts[w] for w in _REVERSALS)
+    """Whether the two keys differ in a reversal word (or in how often they have it)."""
+    return reversal_counts(a_key) != reversal_counts(b_key)
 
 
 def _check_threshold(threshold: float) -> None:

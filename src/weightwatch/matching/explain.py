@@ -6,14 +6,15 @@ Nothing here sends anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from weightwatch.config.model import Rule, Source
-from weightwatch.delivery.render import format_time
+from weightwatch.delivery.render import format_time, related_context, related_line
 from weightwatch.matching import query, story
-from weightwatch.types import Item
+from weightwatch.types import Item, RelatedStory
 
 
 def explain_rule(rule: Rule, title: str, text: str) -> tuple[bool, list[str]]:
@@ -22,6 +23,23 @@ def explain_rule(rule: Rule, title: str, text: str) -> tuple[bool, list[str]]:
     matched = rule.query.match(doc) is not None
     lines = [str(report) for report in query.explain(rule.query, doc)]
     return matched, lines
+
+
+def related_hint(hit: Mapping[str, Any]) -> str | None:
+    """The related-story hint of a stored first hit, worded as its alerts worded it
+    ("Possibly the same story as: <title>, alerted <time> from <source>"), or None when it
+    came close to no story (columns ``related_*``, migration 0008)."""
+    if not hit.get("related_title") and not hit.get("related_link"):
+        return None
+    at = hit.get("related_at")
+    related = RelatedStory(
+        title=hit.get("related_title") or "",
+        source=hit.get("related_source") or "",
+        alerted_at=datetime.fromisoformat(at) if at else None,
+        link=hit.get("related_link") or "",
+    )
+    context = related_context(related)
+    return related_line(context) if context is not None else None
 
 
 def highlight(text: str, spans: Iterable[tuple[int, int]], width: int = 240) -> str:

@@ -29,10 +29,12 @@ The pipeline (``service.poll``) does the reading and the writing; see docs/dedup
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from weightwatch.delivery import render, routing
@@ -157,7 +159,7 @@ class BatchIndex:
         for word, weight in words:
             for position in self._recent.get((rule, word), ()):
                 shared[position] = shared.get(position, 0.0) + weight
-        return sorted(shared, key=lambda p: (-shared[p], -p))[:limit]
+        return [p for p, _ in heapq.nlargest(limit, shared.items(), key=itemgetter(1, 0))]
 
 
 @dataclass(frozen=True)
@@ -299,7 +301,7 @@ def _find_story(
     title_similarity: float,
 ) -> _Found | RelatedStory | None:
     """The story a new hit of ``rule`` joins; else the story it comes close to (a new story
-    with a hint: ``_near``), or None for a new story.
+    with a hint: ``_related``), or None for a new story.
 
     Same canonical link first (at any age), then ``story.best_story`` among the stored
     candidates (``context``) and this batch's earlier hits of the rule that the batch
@@ -320,18 +322,20 @@ def _find_story(
     mates = [members[p] for p in sorted(index.candidates(rule, words, limit))]
     for h in ids:
         if h not in parsed:
-            parsed[h] = story.Features.from_json(context.hits[h].features)
+            parsed[h] = story.stored(context.hits[h].features)
     # Each candidate with its story (stored first hit, or first position in this batch),
     # so that a hit matching no single member can still join the story's combined
-    # evidence (``story.best_story``).
+    # evidence (``story.best_story``), and the hint (``story.closest``) for a hit that joins
+    # none.
     candidates: list[tuple[tuple[int, int], tuple[str, int], story.Features]] = [
         ((0, n), ("s", context.hits[h].first_id), parsed[h]) for n, h in enumerate(ids)
     ]
     candidates += [((1, n), _story_of(b), b.features) for n, b in enumerate(mates)]
-    best = story.best_story(feats, candidates, title_similarity)
+    # One comparison of each candidate serves the join and, for a hit that joins
+    # nothing, the related-story hint (``story.choose``).
+    best, near = story.choose(feats, candidates, title_similarity)
     if best is None:
-        stored = [(context.hits[h].first_id, parsed[h]) for h in ids]
-        return _near(feats, stored, mates, context, heads, title_similarity)
+        return _related(near, context, heads)
     (where, n), signal, score = best
     reason = story.describe(signal, score)
     if where == 0:
@@ -346,29 +350,17 @@ def _story_of(mate: _Member) -> tuple[str, int]:
     return ("b", mate.first_pos if mate.first_pos is not None else -1)
 
 
-def _near(
-    feats: story.Features,
-    stored: list[tuple[int, story.Features]],
-    mates: list[_Member],
+def _related(
+    near: tuple[tuple[str, int], float] | None,
     context: StoryContext,
     heads: Mapping[int, RelatedStory],
-    title_similarity: float,
 ) -> RelatedStory | None:
-    """The first hit of the story a new hit comes close to without joining
-    (``story.closest`` over the candidates, each under its story), or None."""
-    keyed: list[tuple[tuple[str, int], story.Features]] = [
-        (("stored", first), f) for first, f in stored
-    ]
-    for mate in mates:
-        if mate.first_id is not None:
-            keyed.append((("stored", mate.first_id), mate.features))
-        elif mate.first_pos is not None:
-            keyed.append((("batch", mate.first_pos), mate.features))
-    near = story.closest(feats, keyed, title_similarity)
+    """The first hit of the story a new hit comes close to without joining (the story
+    ``story.choose`` hints at: stored, or started earlier in this batch), or None."""
     if near is None:
         return None
     (where, n), _ = near
-    return context.heads.get(n) if where == "stored" else heads.get(n)
+    return context.heads.get(n) if where == "s" else heads.get(n)
 
 
 def _headline(item: Item) -> str:

@@ -49,11 +49,11 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -74,14 +74,18 @@ __all__ = [
     "Tuning",
     "best_match",
     "best_story",
+    "choose",
     "closest",
     "features",
     "same_story",
     "stems",
+    "stored",
     "weight",
 ]
 
 T = TypeVar("T")
+V = TypeVar("V")
+H = TypeVar("H", bound=Hashable)
 
 WORDS_FILE = Path(__file__).with_name("story_words.txt")
 
@@ -273,6 +277,7 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _GLUED = re.compile(r"([^\W\d_]*)(\d+(?:\.\d+)*)([^\W\d_]*)")
 
 
+@lru_cache(maxsize=1 << 16)  # bounded, like ``weight``: a word's stem never changes
 def _stem(word: str) -> str:
     """A light English stem, enough to join inflections ("strikes"/"strike"/"striking")."""
     if word in _IRREGULAR:
@@ -391,6 +396,11 @@ def rarity(stem: str) -> float:
 
 
 @lru_cache(maxsize=1 << 16)
+def _has_digit(stem: str) -> bool:
+    return any(ch.isdigit() for ch in stem)
+
+
+@lru_cache(maxsize=1 << 16)
 def weight(stem: str) -> float:
     """0..1: how much sharing this word says about being one story (rarer weighs more).
 
@@ -408,9 +418,33 @@ def weight(stem: str) -> float:
 # --- features --------------------------------------------------------------------------
 
 
+class _once(Generic[V]):  # lower case: used as a decorator, like cached_property
+    """``functools.cached_property`` without its lock: on Python 3.11 every first access
+    takes an ``RLock``, which cost more than the value for the candidates of a decision
+    (docs/dedup.md, "Cost"). The value is computed once per object and kept in its
+    ``__dict__`` (also for frozen dataclasses, as cached_property does)."""
+
+    def __init__(self, fn: Callable[[Any], V]) -> None:
+        self._fn = fn
+        self._name = fn.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, obj: object, owner: type | None = None) -> V:
+        if obj is None:
+            raise AttributeError(self._name)
+        value = obj.__dict__[self._name] = self._fn(obj)
+        return value
+
+
 @dataclass(frozen=True)
 class Features:
-    """What the story decision knows about one hit (``features``; stored as JSON)."""
+    """What the story decision knows about one hit (``features``; stored as JSON).
+
+    The values a comparison derives from one side (its word weights, its versions by name,
+    its reversal words) are computed on first use and kept with the object, so a hit
+    compared with 32 candidates derives its own once (``_once``)."""
 
     key: str  # dedup.title_key(title)
     title: tuple[str, ...]  # distinctive stems of the title, in order, each once
@@ -421,9 +455,34 @@ class Features:
     # ("V3.2, built on V3.1"). Empty in features stored before issue 12.
     subject: tuple[tuple[str, str], ...] = ()
 
-    @cached_property
+    @_once
     def words(self) -> frozenset[str]:
         return frozenset(self.title) | frozenset(self.text)
+
+    @_once
+    def weights(self) -> dict[str, float]:
+        """Each word's weight as the decision counts it (``_weight_of``)."""
+        return {w: weight(w) or 0.5 for w in self.words}
+
+    @_once
+    def title_weights(self) -> dict[str, float]:
+        """Each title word's weight as the decision counts it, in title order."""
+        return {w: weight(w) or 0.5 for w in self.title}
+
+    @_once
+    def title_weight(self) -> float:
+        """``_weight_of(self.title)``."""
+        return _weight_of(self.title)
+
+    @_once
+    def by_name(self) -> dict[str, set[str]]:
+        """``_by_name(self)``."""
+        return _by_name(self)
+
+    @_once
+    def reversals(self) -> dict[str, int]:
+        """``dedup.reversal_counts(self.key)``."""
+        return dedup.reversal_counts(self.key)
 
     def index_words(self) -> list[str]:
         """The stems to put in the story index (title first, then text)."""
@@ -459,6 +518,16 @@ class Features:
             versions=tuple((v[0], v[1]) for v in d["v"]),
             subject=tuple((v[0], v[1]) for v in d.get("s", ())),
         )
+
+
+@lru_cache(maxsize=4096)
+def stored(text: str) -> Features:
+    """``Features.from_json``, kept for the next decisions: a stored hit is a candidate
+    again and again while it is in the window, and its features never change (the JSON is
+    the key). With the object come the values derived on first use (its words and their
+    weights), so a candidate seen before costs a dictionary lookup. Bounded (about 3 KB an
+    entry, ~11 MiB at most); measured in docs/dedup.md, "Cost"."""
+    return Features.from_json(text)
 
 
 _ORDINAL = frozenset({"st", "nd", "rd", "th"})
@@ -544,7 +613,7 @@ def features(title: str, text: str = "", exclude: Iterable[str] = ()) -> Feature
     title_case = bool(longer) and sum(t.capital for t in longer) >= 0.6 * len(longer)
 
     def is_name(tok: _Token, in_title: bool) -> bool:
-        if any(ch.isdigit() for ch in tok.stem):
+        if _has_digit(tok.stem):
             return weight(tok.stem) >= TUNING.number_weight
         floor = TUNING.title_case_name_weight if in_title and title_case else TUNING.name_weight
         return tok.acronym or (tok.capital and weight(tok.stem) >= floor)
@@ -602,18 +671,26 @@ def _by_name(f: Features) -> dict[str, set[str]]:
 
 
 def _version_conflict(a: Features, b: Features) -> bool:
-    mine, theirs = _by_name(a), _by_name(b)
+    if not (a.versions or a.subject) or not (b.versions or b.subject):
+        return False  # no versioned name on one side
+    mine, theirs = a.by_name, b.by_name
     return any(mine[n].isdisjoint(theirs[n]) for n in mine.keys() & theirs.keys())
 
 
-def _replaced_word(a: Features, b: Features) -> bool:
+def _similarity(a: Features, b: Features) -> float:
+    return dedup.similarity(a.key, b.key) if a.key and b.key else 0.0
+
+
+def _replaced_word(a: Features, b: Features, similarity: float | None = None) -> bool:
     """Near-identical titles that differ by one word replaced by another that is no
     paraphrase of it ("Tesla recalls Model Y / Model S ...", "... removes / restores model
     ..."): dedup's word guard, kept when the shared words would join them. Only a pure
-    substitution counts: "free ... since 2019" / "... since GPT-2" differs in more."""
+    substitution counts: "free ... since 2019" / "... since GPT-2" differs in more.
+    ``similarity``: ``dedup.similarity`` of the keys when the caller has it."""
     if not a.key or not b.key:
         return False
-    if dedup.similarity(a.key, b.key) < TUNING.swap_similarity:
+    sim = _similarity(a, b) if similarity is None else similarity
+    if sim < TUNING.swap_similarity:
         return False
     a_tokens, b_tokens = Counter(a.key.split()), Counter(b.key.split())
     lost, gained = list((a_tokens - b_tokens).elements()), list((b_tokens - a_tokens).elements())
@@ -622,12 +699,13 @@ def _replaced_word(a: Features, b: Features) -> bool:
     return paraphrase.canonical(_stem(lost[0])) != paraphrase.canonical(_stem(gained[0]))
 
 
-def _entity_swap(a: Features, b: Features) -> bool:
+def _entity_swap(a: Features, b: Features, similarity: float | None = None) -> bool:
     """Parallel titles where each side has a name the other replaced ("Nvidia / AMD shares
     jump after TSMC earnings", "EU / UK regulators approve ...")."""
     if not a.key or not b.key:
         return False
-    if dedup.similarity(a.key, b.key) < TUNING.swap_similarity:
+    sim = _similarity(a, b) if similarity is None else similarity
+    if sim < TUNING.swap_similarity:
         return False
     lost, gained = dedup.replaced_words(a.key, b.key)
     lost_names = [w for w in lost if _stem(w) in a.names and _stem(w) not in b.words]
@@ -654,17 +732,18 @@ def _role_swap(a: Features, b: Features) -> bool:
     return bool(between_a) and between_a == between_b
 
 
-def _reversal(a: Features, b: Features) -> bool:
+def _reversal(a: Features, b: Features, similarity: float | None = None) -> bool:
     """A close title that adds "not", "delays", "denies", ...; or any two titles about
     the same versioned name where one does ("Meta delays ... Llama 4 Behemoth" / "Meta
     releases Llama 4 ...")."""
     if not a.key or not b.key:
         return False
-    if not dedup._reversal_differs(a.key, b.key):
+    if a.reversals == b.reversals:  # dedup's reversal check, each side's words kept
         return False
     if set(a.subject) & set(b.subject):
         return True
-    return dedup.similarity(a.key, b.key) >= TUNING.reversal_similarity
+    sim = _similarity(a, b) if similarity is None else similarity
+    return sim >= TUNING.reversal_similarity
 
 
 def guard(a: Features, b: Features) -> str | None:
@@ -673,25 +752,35 @@ def guard(a: Features, b: Features) -> str | None:
         return "versions differ"
     if _role_swap(a, b):
         return "roles swapped"
-    if _entity_swap(a, b):
+    sim = _similarity(a, b)  # the three below need it; computed once
+    if _entity_swap(a, b, sim):
         return "names swapped"
-    if _reversal(a, b):
+    if _reversal(a, b, sim):
         return "reversal"
-    if _replaced_word(a, b):
+    if _replaced_word(a, b, sim):
         return "word replaced"
     return None
 
 
 def shared_score(a: Features, b: Features) -> tuple[float, frozenset[str]]:
     """Mean of the two coverages (weight of each title's words that the other hit has)."""
+    _, score, shared = _shared(a, b)
+    return score, shared
+
+
+def _shared(a: Features, b: Features) -> tuple[float, float, frozenset[str]]:
+    """``shared_score`` with the first of its two coverages: (a's, the mean, the words)."""
     a_words, b_words = a.words, b.words
     ab = frozenset(w for w in a.title if w in b_words)
+    a_total, b_total = a.title_weight, b.title_weight
+    if not a_total:
+        return 0.0, 0.0, frozenset()
+    a_cover = sum(map(a.title_weights.__getitem__, ab)) / a_total  # _weight_of(ab), in order
+    if not b_total:  # b has no title words, yet its text may cover a's title
+        return a_cover, 0.0, frozenset()
     ba = frozenset(w for w in b.title if w in a_words)
-    a_total, b_total = _weight_of(a.title), _weight_of(b.title)
-    if not a_total or not b_total:
-        return 0.0, frozenset()
-    score = (_weight_of(ab) / a_total + _weight_of(ba) / b_total) / 2
-    return score, ab | ba
+    b_cover = sum(map(b.title_weights.__getitem__, ba)) / b_total
+    return a_cover, (a_cover + b_cover) / 2, ab | ba
 
 
 def same_story(
@@ -704,6 +793,30 @@ def same_story(
     is False it is "no match" or the guard that refused ("versions differ", "roles
     swapped", "names swapped", "reversal").
     """
+    return _judge(a, b, title_threshold)[:3]
+
+
+def _judge(
+    a: Features, b: Features, title_threshold: float | None
+) -> tuple[bool, str, float, float]:
+    """``same_story`` and how much of a's title weight b covers (``math.inf`` when the
+    titles were decided alike without counting words): the bound ``_Compared.story``
+    uses to skip stories that cannot cover the hit."""
+    passes, signal, score, cover, refused = _unguarded(a, b, title_threshold)
+    if not passes:
+        return False, signal, score, cover
+    why = guard(a, b)
+    if why is not None:
+        return False, why, refused, cover
+    return True, signal, score, cover
+
+
+def _unguarded(
+    a: Features, b: Features, title_threshold: float | None
+) -> tuple[bool, str, float, float, float]:
+    """``_judge`` before the guards: (whether the evidence joins them, the signal, its
+    score, a's coverage, the score reported if a guard refuses). ``_Compared`` applies the
+    guards only where the answer depends on them."""
     threshold = TUNING.title_threshold if title_threshold is None else title_threshold
     if (
         a.key
@@ -711,34 +824,26 @@ def same_story(
         and (a.key == b.key or fuzz.ratio(a.key, b.key, score_cutoff=threshold))
         and dedup.is_near_duplicate(a.key, b.key, threshold)
     ):
-        why = guard(a, b)
-        if why is not None:
-            return False, why, 0.0
-        return True, "similar title", dedup.similarity(a.key, b.key)
-    score, shared = shared_score(a, b)
-    names = a.names | b.names
+        return True, "similar title", dedup.similarity(a.key, b.key), math.inf, 0.0
+    cover, score, shared = _shared(a, b)
     signal = "shared words"
     if (
         score < TUNING.min_score
         or len(shared) < TUNING.min_shared
-        or len(shared & names) < TUNING.min_shared_names
+        or len(shared & (a.names | b.names)) < TUNING.min_shared_names
         or _weight_of(shared) < TUNING.min_shared_weight
     ):
         # Evidence from the ledes: rare names both hits carry that the titles do not share
         # ("gpt-oss-120b" and "gpt-oss-20b" in both ledes under "OpenAI launches two 'open'
-        # AI reasoning models" / "Introducing gpt-oss"), weighted by rarity.
+        # AI reasoning models" / "Introducing gpt-oss"), weighted by rarity. (The score is
+        # checked first: below ``lede_min_score`` the names are not looked at.)
+        if score < TUNING.lede_min_score:
+            return False, "no match", round(score, 3), cover, 0.0
         lede = lede_names(a, b, shared)
-        if (
-            score < TUNING.lede_min_score
-            or _weight_of(lede) < TUNING.lede_weight
-            or len(shared | lede) < TUNING.min_shared
-        ):
-            return False, "no match", round(score, 3)
+        if _weight_of(lede) < TUNING.lede_weight or len(shared | lede) < TUNING.min_shared:
+            return False, "no match", round(score, 3), cover, 0.0
         signal = "shared names"
-    why = guard(a, b)
-    if why is not None:
-        return False, why, round(score, 3)
-    return True, signal, round(score, 3)
+    return True, signal, round(score, 3), cover, round(score, 3)
 
 
 def lede_names(a: Features, b: Features, shared: frozenset[str]) -> frozenset[str]:
@@ -748,6 +853,127 @@ def lede_names(a: Features, b: Features, shared: frozenset[str]) -> frozenset[st
 
 
 _SIGNAL_RANK = {"similar title": 2, "shared words": 1, "shared names": 0}
+_GUARDS = frozenset(
+    {"versions differ", "roles swapped", "names swapped", "reversal", "word replaced"}
+)
+
+
+class _Compared:
+    """One hit compared with its candidates: each pair decided once (``same_story``) and
+    each pair's guard computed at most once, shared by the member choice (``best_match``),
+    the story comparison (``best_story``) and the hint (``closest``). Before, a hit that
+    joined nothing was scored three times over (docs/dedup.md, "Cost")."""
+
+    def __init__(
+        self, hit: Features, candidates: Sequence[Features], title_threshold: float | None
+    ) -> None:
+        self.hit = hit
+        self.candidates = candidates
+        # Each pair's evidence; the guards are applied lazily (``guard``): the member
+        # choice needs them only down to the best candidate that passes.
+        self._pending = [_unguarded(hit, f, title_threshold) for f in candidates]
+        # How much of the hit's title weight each candidate's words cover: a story's
+        # combined words cover at most the sum over its members (``story``).
+        self.covers = [p[3] for p in self._pending]
+        self._guards: dict[int, str | None] = {}
+        self._verdicts: list[tuple[bool, str, float]] | None = None
+
+    def guard(self, n: int) -> str | None:
+        """``guard(hit, candidates[n])``, computed once."""
+        if n not in self._guards:
+            self._guards[n] = guard(self.hit, self.candidates[n])
+        return self._guards[n]
+
+    @property
+    def verdicts(self) -> list[tuple[bool, str, float]]:
+        """``same_story(hit, candidate)`` of every candidate."""
+        if self._verdicts is None:
+            out = []
+            for n, (passes, signal, score, _, refused) in enumerate(self._pending):
+                why = self.guard(n) if passes else None
+                if not passes:
+                    out.append((False, signal, score))
+                elif why is None:
+                    out.append((True, signal, score))
+                else:
+                    out.append((False, why, refused))
+            self._verdicts = out
+        return self._verdicts
+
+    def member(self, idents: Sequence[T]) -> tuple[T, str, float] | None:
+        """``best_match``: a similar title beats shared words, then the higher score; ties
+        to the earliest. The candidates whose evidence joins are tried best first, so
+        the guards run only until one passes."""
+        pending = self._pending
+        joining = sorted(
+            (n for n, p in enumerate(pending) if p[0]),
+            key=lambda n: (-_SIGNAL_RANK.get(pending[n][1], 0), -pending[n][2], n),
+        )
+        for n in joining:
+            if self.guard(n) is None:
+                return idents[n], pending[n][1], pending[n][2]
+        return None
+
+    def story(
+        self, idents: Sequence[T], stories: Sequence[Hashable]
+    ) -> tuple[T, str, float] | None:
+        """``best_story``'s comparison with each story's combined evidence."""
+        grouped: dict[Hashable, list[int]] = {}
+        for n, key in enumerate(stories):
+            grouped.setdefault(key, []).append(n)
+        hit = self.hit
+        found: tuple[T, str, float] | None = None
+        top = 0.0
+        for members in grouped.values():
+            if len(members) < TUNING.story_min_members:
+                continue
+            # Two shortcuts that decide nothing differently: a story whose members' words
+            # cover less than ``story_min_score`` of the title one by one cannot together
+            # (the margin absorbs the order of float sums), and a story with a member the
+            # pair decision already refused (a guard) is refused below anyway.
+            if sum(self.covers[n] for n in members) < TUNING.story_min_score - 1e-9:
+                continue
+            if any(self.verdicts[n][1] in _GUARDS for n in members):
+                continue
+            feats = [self.candidates[n] for n in members]
+            score, shared = story_score(hit, feats)
+            if (
+                score < TUNING.story_min_score
+                or score <= top
+                or len(shared) < TUNING.story_min_shared
+                or (
+                    TUNING.story_needs_name
+                    and not shared & (hit.names | frozenset().union(*(f.names for f in feats)))
+                    and not _shares_version(hit, feats)
+                )
+                or _weight_of(shared) < TUNING.min_shared_weight
+            ):
+                continue
+            if any(self.guard(n) is not None for n in members):
+                continue
+            found, top = (idents[members[0]], "story words", round(score, 3)), score
+        return found
+
+    def near(self, stories: Sequence[T], floor: float | None) -> tuple[T, float] | None:
+        """``closest``: the story with the highest "shared words" score at or above
+        ``floor`` that no guard refused and this hit does not join."""
+        low = TUNING.related if floor is None else floor
+        scores: dict[T, float] = {}
+        refused: set[T] = set()
+        for n, ident in enumerate(stories):
+            ok, signal, score = self.verdicts[n]
+            if ok or signal != "no match":
+                refused.add(ident)
+            elif score >= low and ident not in refused:  # a refused story stays refused
+                if self.guard(n) is not None:
+                    refused.add(ident)
+                elif score > scores.get(ident, -1.0):
+                    scores[ident] = score
+        best: tuple[T, float] | None = None
+        for ident, score in scores.items():
+            if ident not in refused and (best is None or score > best[1]):
+                best = (ident, score)
+        return best
 
 
 def best_match(
@@ -760,16 +986,9 @@ def best_match(
     A similar title beats shared words; then the higher score; ties go to the earliest
     candidate given.
     """
-    best: tuple[T, str, float] | None = None
-    rank: tuple[int, float] = (-1, 0.0)
-    for ident, other in candidates:
-        ok, signal, score = same_story(hit, other, title_threshold)
-        if not ok:
-            continue
-        mine = (_SIGNAL_RANK.get(signal, 0), score)
-        if mine > rank:
-            best, rank = (ident, signal, score), mine
-    return best
+    given = list(candidates)
+    compared = _Compared(hit, [f for _, f in given], title_threshold)
+    return compared.member([ident for ident, _ in given])
 
 
 def story_score(hit: Features, members: Sequence[Features]) -> tuple[float, frozenset[str]]:
@@ -778,15 +997,15 @@ def story_score(hit: Features, members: Sequence[Features]) -> tuple[float, froz
     members' words (title and text): their ``story_union_words`` heaviest distinct stems."""
     union: dict[str, float] = {}
     for m in members:
-        for w in m.words:
-            union.setdefault(w, weight(w) or 0.5)
-    kept = sorted(union, key=lambda w: (-union[w], w))[: TUNING.story_union_words]
-    words = frozenset(kept)
-    total = _weight_of(hit.title)
+        union.update(m.weights)  # a word weighs the same in every member
+    words: Iterable[str] = union
+    if len(union) > TUNING.story_union_words:
+        words = frozenset(sorted(union, key=lambda w: (-union[w], w))[: TUNING.story_union_words])
+    total = hit.title_weight
     if not total:
         return 0.0, frozenset()
     shared = frozenset(w for w in hit.title if w in words)
-    return _weight_of(shared) / total, shared
+    return sum(map(hit.title_weights.__getitem__, shared)) / total, shared
 
 
 def _shares_version(hit: Features, members: Sequence[Features]) -> bool:
@@ -810,36 +1029,7 @@ def best_story(
     name, and no guard applies between it and *any* of them (guards stay pairwise, so
     one member about Llama 3 keeps a Llama 4 hit out). The story with the highest
     coverage wins; ties go to the earliest."""
-    given = list(candidates)
-    best = best_match(hit, [(ident, f) for ident, _, f in given], title_threshold)
-    if best is not None:
-        return best
-    stories: dict[Hashable, list[tuple[T, Features]]] = {}
-    for ident, key, f in given:
-        stories.setdefault(key, []).append((ident, f))
-    found: tuple[T, str, float] | None = None
-    top = 0.0
-    for members in stories.values():
-        if len(members) < TUNING.story_min_members:
-            continue
-        feats = [f for _, f in members]
-        score, shared = story_score(hit, feats)
-        if (
-            score < TUNING.story_min_score
-            or score <= top
-            or len(shared) < TUNING.story_min_shared
-            or (
-                TUNING.story_needs_name
-                and not shared & (hit.names | frozenset().union(*(f.names for f in feats)))
-                and not _shares_version(hit, feats)
-            )
-            or _weight_of(shared) < TUNING.min_shared_weight
-        ):
-            continue
-        if any(guard(hit, f) is not None for f in feats):
-            continue
-        found, top = (members[0][0], "story words", round(score, 3)), score
-    return found
+    return choose(hit, candidates, title_threshold, hint=False)[0]
 
 
 def closest(
@@ -856,23 +1046,34 @@ def closest(
     candidate that a guard refuses (versions differ, roles or names swapped, reversal) is
     never hinted, nor one this hit would join. Decides nothing about joining.
     """
-    low = TUNING.related if floor is None else floor
-    scores: dict[T, float] = {}
-    refused: set[T] = set()
-    for ident, other in candidates:
-        ok, signal, score = same_story(hit, other, title_threshold)
-        if ok or signal != "no match":
-            refused.add(ident)
-        elif score >= low:
-            if guard(hit, other) is not None:
-                refused.add(ident)
-            elif score > scores.get(ident, -1.0):
-                scores[ident] = score
-    best: tuple[T, float] | None = None
-    for ident, score in scores.items():
-        if ident not in refused and (best is None or score > best[1]):
-            best = (ident, score)
-    return best
+    given = list(candidates)
+    compared = _Compared(hit, [f for _, f in given], title_threshold)
+    return compared.near([ident for ident, _ in given], floor)
+
+
+def choose(
+    hit: Features,
+    candidates: Iterable[tuple[T, H, Features]],
+    title_threshold: float | None = None,
+    *,
+    hint: bool = True,
+) -> tuple[tuple[T, str, float] | None, tuple[H, float] | None]:
+    """The whole story decision of a new hit, each candidate compared once: (what
+    ``best_story`` joins, else the story ``closest`` hints at). ``candidates`` are (id,
+    story, features) as for ``best_story``; the hint names a story (its key), computed
+    only when the hit joins nothing (and ``hint``). The same answers as calling
+    ``best_story`` and then ``closest(hit, [(story, features), ...])``
+    (tests/matching/test_story.py pins it on the labelled pairs)."""
+    given = list(candidates)
+    idents = [ident for ident, _, _ in given]
+    stories = [key for _, key, _ in given]
+    compared = _Compared(hit, [f for _, _, f in given], title_threshold)
+    found = compared.member(idents)
+    if found is None:
+        found = compared.story(idents, stories)
+    if found is not None or not hint:
+        return found, None
+    return None, compared.near(stories, None)
 
 
 def describe(signal: str, score: float) -> str:

@@ -5,7 +5,7 @@ facade (``Storage.story_context``, ``Storage.record_poll``)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import TypeVar
 
@@ -61,11 +61,13 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
                     " AND created >= ? ORDER BY created DESC LIMIT ?",
                     [rule, word, after, lookup.per_word],
                 ).fetchall()
-                recent[(rule, word)] = tuple(int(r[0]) for r in rows)
+                recent[(rule, word)] = tuple(r[0] for r in rows)  # INTEGER NOT NULL: ints
     partial = StoryContext(linked=linked, recent=recent)
-    wanted = sorted(
-        {h for rule, words in lookup.words for h in partial.candidates(rule, words, lookup.limit)}
-    )
+    ranked = {
+        (rule, words, lookup.limit): tuple(partial.candidates(rule, words, lookup.limit))
+        for rule, words in lookup.words
+    }
+    wanted = sorted({h for found in ranked.values() for h in found})
     hits: dict[int, StoredHit] = {}
     for ids in _chunks(wanted):
         marks = ",".join("?" * len(ids))
@@ -77,7 +79,7 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
         hits.update((int(a), StoredHit(int(b), str(c))) for a, b, c in rows)
     firsts = sorted(set(linked.values()) | {h.first_id for h in hits.values()})
     sources: dict[int, set[str]] = {f: set() for f in firsts}
-    heads: dict[int, RelatedStory] = {}
+    heads = _Heads()
     for ids in _chunks(firsts):
         marks = ",".join("?" * len(ids))
         # The firsts by id, their members through the covering index: "id IN (...) OR
@@ -93,7 +95,7 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
         for hit_id, duplicate_of, source, title, link, created in rows:
             if hit_id in sources:
                 sources[hit_id].add(str(source))
-                heads[hit_id] = RelatedStory(str(title), str(source), from_iso(created), str(link))
+                heads.rows[hit_id] = (title, source, created, link)
             if duplicate_of in sources:
                 sources[duplicate_of].add(str(source))
     return StoryContext(
@@ -102,7 +104,28 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
         hits=hits,
         sources={f: frozenset(s) for f, s in sources.items()},
         heads=heads,
+        ranked=ranked,
     )
+
+
+class _Heads(Mapping[int, RelatedStory]):
+    """Each named story's first hit as a ``RelatedStory``, made when asked for: the
+    decider needs one only for a hit that joins no story but comes close to one, so the
+    rows are kept as read (docs/dedup.md, "Cost")."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[object, object, object, object]] = {}
+
+    def __getitem__(self, hit_id: int) -> RelatedStory:
+        title, source, created, link = self.rows[hit_id]
+        at = from_iso(None if created is None else str(created))
+        return RelatedStory(str(title), str(source), at, str(link))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
 
 
 def _chunks(values: list[T]) -> Iterator[list[T]]:
