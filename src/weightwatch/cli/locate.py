@@ -11,7 +11,8 @@ What a command needs from the environment depends on what it does:
 - ``read``: status, hits, alerts, explain, backtest send nothing, so they never need
   channel secrets: an unset ``${VAR}`` is left as written. They open an existing database
   read-only and never create or migrate one; a missing or unreadable database is one error
-  naming the path, why that path, and what to do.
+  naming the path, why that path, and what to do. ``alerts retry`` writes, but only to a
+  database that exists: without one it fails the same way (there is nothing to requeue).
 - ``check``: validates the way the service will run. It reads the units'
   ``EnvironmentFile=`` (``env`` beside the config) when it can; variables it still cannot
   see are warnings, not failures.
@@ -145,6 +146,20 @@ def open_read_only(config: Config) -> Storage:
     unreadable file is a ``StorageError`` naming the path, why that path, and what to do."""
     from weightwatch.storage import Storage
 
+    return Storage.open_read_only(existing_database(config))
+
+
+def open_existing(config: Config) -> Storage:
+    """The daemon's database opened for a change (``alerts retry``): only one that exists,
+    never created; missing or unreadable, the same ``StorageError`` as ``open_read_only``."""
+    from weightwatch.storage import Storage
+
+    return Storage(existing_database(config))
+
+
+def existing_database(config: Config) -> Path:
+    """``settings.database``, or a ``StorageError`` (the path, why that path, what to do)
+    when it does not exist or cannot be reached by this user."""
     path = Path(config.settings.database)
     if str(path) != ":memory:":
         try:
@@ -162,7 +177,7 @@ def open_read_only(config: Config) -> Storage:
                 f" {database_reason(config)}; {_permission_hint(config)}",
                 kind="no-access",
             ) from None
-    return Storage.open_read_only(path)
+    return path
 
 
 def _who() -> str:
