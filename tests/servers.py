@@ -5,10 +5,12 @@ Nothing here is a mock: the code under test opens real sockets to these servers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import socket
 import ssl
+import struct
 import threading
 import time
 import zlib
@@ -285,14 +287,29 @@ def blob(
     return handler
 
 
+@functools.cache
 def gzip_zeros(size: int) -> bytes:
-    """A gzip member of ``size`` zero bytes, compressed in 1 MiB steps (~3 ms per MiB)."""
-    step = bytes(1 << 20)
-    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
-    parts = [comp.compress(step) for _ in range(size // len(step))]
-    parts.append(comp.compress(bytes(size % len(step))))
-    parts.append(comp.flush())
-    return b"".join(parts)
+    """A valid gzip member of ``size`` zero bytes, ~1 KB on the wire per MiB; built once per
+    size and process, in ~0.5 ms per MiB (the CRC) instead of ~7 ms (compressing it all).
+
+    Each MiB is compressed alone (``Z_FULL_FLUSH`` resets deflate's window), so every MiB
+    compresses to the same bytes: one compressed MiB is repeated, then the remainder, an
+    empty final block and the trailer (CRC-32 and size of what it inflates to).
+    """
+    mib = 1 << 20
+    full, rest = divmod(size, mib)
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip header and trailer
+    header = comp.compress(b"")
+    block = comp.compress(bytes(mib)) + comp.flush(zlib.Z_FULL_FLUSH)
+    tail = comp.compress(bytes(rest)) + comp.flush(zlib.Z_FULL_FLUSH) if rest else b""
+    last = zlib.compressobj(9, zlib.DEFLATED, -15).flush()  # an empty final block
+    crc = 0
+    zeros = bytes(mib)
+    for _ in range(full):
+        crc = zlib.crc32(zeros, crc)
+    crc = zlib.crc32(bytes(rest), crc)
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return b"".join([header, block * full, tail, last, trailer])
 
 
 class SilentListener:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from feedgen import Entry, rss
 from servers import HTTPTestServer
 from weightwatch import config as config_mod
 from weightwatch.cli import main
+from weightwatch.cli.locate import reload_advice
 from weightwatch.sources import opml
+from weightwatch.storage.owner import Owner
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "opml"
 HTML = "text/html; charset=utf-8"
@@ -41,8 +44,14 @@ notify = ["phone"]   # straight to the phone
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> None:
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NTFY_TOPIC", "my-secret-topic")
+    # USER_FILE names no database: the default one (and its owner lock) is under here.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+
+
+STATE_DB = Path("state") / "weightwatch" / "weightwatch.db"  # under tmp_path, see env
 
 
 def big_export(folders: int = 12, per_folder: int = 25) -> bytes:
@@ -82,7 +91,8 @@ def test_a_300_feed_export_in_folders_imports_in_one_command_keeping_every_comme
     out = capsys.readouterr().out
     assert "Added 300 source(s) (1 skipped)" in out
     assert "skipped OpenAI: already in the config as openai" in out
-    assert "systemctl" in out
+    db = tmp_path / STATE_DB
+    assert f"No weightwatch daemon is running on its database ({db}) now: the next" in out
     text = config.read_text()
     # The user's file, byte for byte, around the new tables; every comment line survives.
     assert text.startswith(USER_FILE.split("# ---- rules")[0].rstrip("\n"))
@@ -248,9 +258,13 @@ def test_add_finds_the_one_feed_of_a_page_and_adds_it(
     config = tmp_path / "config.toml"
     config.write_text(USER_FILE)
     args = ["add", page, "-c", str(config), "--tags", "labs", "--interval", "2h"]
-    assert main(args) == 0
+    with Owner(tmp_path / STATE_DB, "run"):  # a daemon on this config's database: this process
+        assert main(args) == 0
     out = capsys.readouterr().out
     assert "Added source aurora-lab" in out
+    pid = os.getpid()
+    assert f"The weightwatch daemon (pid {pid}) is running on its database: apply the change" in out
+    assert f"`kill -HUP {pid}`" in out
     added = config_mod.load(config).sources[-1]
     assert (added.name, added.url, added.tags, added.interval) == (
         "aurora-lab",
@@ -343,3 +357,68 @@ def test_feeds_the_checker_refuses_are_skipped_with_its_reason_and_the_rest_adde
     assert "skipped spaced: url: contains spaces; write them as %20" in out
     assert "Added 1 source(s) (1 skipped)" in out
     assert [s.name for s in config_mod.load(config).sources] == ["openai", "fine"]
+
+
+# --- after a change: how the running daemon picks it up ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        pytest.param(None, "No weightwatch daemon is running on its database", id="none"),
+        pytest.param(
+            "run", "The weightwatch daemon (pid {pid}) is running on its database", id="run"
+        ),
+        pytest.param(
+            "once", "`weightwatch once` (pid {pid}) is running now: its next run", id="once"
+        ),
+    ],
+)
+def test_an_import_says_how_the_daemon_on_its_database_picks_the_change_up(
+    tmp_path: Path, env: None, command: str | None, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(USER_FILE)
+    owner = Owner(tmp_path / STATE_DB, command or "run")
+    if command:
+        owner.acquire()
+    try:
+        assert main(["import", str(DATA / "feedly.opml"), "-c", str(config)]) == 0
+    finally:
+        owner.release()
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert says.format(pid=os.getpid()) in last
+    assert last.endswith(".") and last.count(". ") == 0  # one sentence
+
+
+@pytest.mark.parametrize(
+    ("cgroup", "how"),
+    [
+        pytest.param(
+            "0::/system.slice/weightwatch.service\n",
+            "`sudo systemctl reload weightwatch`",
+            id="system-unit",
+        ),
+        pytest.param(
+            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/weightwatch.service\n",
+            "`systemctl --user reload weightwatch`",
+            id="user-unit",
+        ),
+        pytest.param(
+            "1:name=systemd:/system.slice/weightwatch-lab.service\n0::/\n",
+            "`sudo systemctl reload weightwatch-lab`",
+            id="cgroup-v1-other-name",
+        ),
+        pytest.param("0::/system.slice/cron.service\n", "`kill -HUP 4242`", id="started-by-cron"),
+        pytest.param(
+            "0::/user.slice/user-1000.slice/session-3.scope\n", "`kill -HUP 4242`", id="a-terminal"
+        ),
+        pytest.param("", "`kill -HUP 4242`", id="no-cgroup"),
+    ],
+)
+def test_the_reload_command_is_the_one_of_the_unit_the_daemon_runs_in(
+    cgroup: str, how: str
+) -> None:
+    advice = reload_advice(4242, cgroup)
+    assert advice.startswith("The weightwatch daemon (pid 4242) ")
+    assert f"apply the change with {how} (it re-reads the file on SIGHUP)." in advice

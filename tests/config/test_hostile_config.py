@@ -139,9 +139,9 @@ def test_hostile_config_is_a_config_problem_naming_its_key(
     text, key, words = HOSTILE[case]
     path = tmp_path / "c.toml"
     path.write_text(text, encoding="utf-8")
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: wall time counts a busy machine too
     code = main(["check", "-c", str(path)])
-    took = time.monotonic() - started
+    took = time.process_time() - started
     err = capsys.readouterr().err
     assert code == 78, err
     assert "Traceback" not in err
@@ -154,12 +154,12 @@ def test_config_file_larger_than_the_cap_is_refused_without_reading_it_all(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # /dev/zero never ends; a bounded read stops at the cap.
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: wall time counts a busy machine too
     code = main(["check", "-c", "/dev/zero"])
     err = capsys.readouterr().err
     assert code == 78, err
     assert "larger than 1MB" in err, err
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     big = tmp_path / "big.toml"
     big.write_text(rule("a") + "#" * (1024 * 1024) + "\n", encoding="utf-8")
     assert main(["check", "-c", str(big)]) == 78

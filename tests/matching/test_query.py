@@ -583,10 +583,10 @@ def test_a_catastrophic_regex_gives_up_after_its_timeout(monkeypatch: pytest.Mon
     monkeypatch.setattr(query_terms, "REGEX_TIMEOUT", 0.005)
     q = parse("/(a+)+b/")
     doc = prepare("a" * 5000, "a " * 3000)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: wall time counts a busy machine too
     assert q.match(doc) is None
     [report] = explain(q, doc)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
     assert not report.matched
     assert report.note == "the regex search gave up after 5 ms"
     assert str(report) == "/(a+)+b/: not matched (the regex search gave up after 5 ms)"

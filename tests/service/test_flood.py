@@ -27,7 +27,7 @@ def flood(count: int) -> list[Entry]:
     ]
 
 
-def test_a_flood_of_500_matches_sends_at_most_cap_plus_one_messages_and_keeps_every_hit(
+def test_a_flood_of_200_matches_sends_at_most_cap_plus_one_messages_and_keeps_every_hit(
     tmp_path: Path,
     http_server: HTTPTestServer,
     webhook: WebhookReceiver,
@@ -43,7 +43,7 @@ def test_a_flood_of_500_matches_sends_at_most_cap_plus_one_messages_and_keeps_ev
         settings="max_alerts_per_poll = 20",
     )
     run_once(cfg)  # first poll: recorded silently
-    http_server.set("/flood.xml", rss([OLD, *flood(500)]))
+    http_server.set("/flood.xml", rss([OLD, *flood(200)]))
     calm = Entry("Small lab quietly posts weights", "https://calm.example/1", guid="c1")
     http_server.set("/calm.xml", rss([OLD, calm]))
 
@@ -54,12 +54,12 @@ def test_a_flood_of_500_matches_sends_at_most_cap_plus_one_messages_and_keeps_ev
     assert len(titles) <= 20 + 1 + 1  # the flood's cap + its overflow message + calm's alert
     assert sum("Small lab quietly posts weights" in t for t in titles) == 1
     (over,) = [m for m in webhook.received if "more matches from flood" in m.get("title", "")]
-    assert over["title"] == "[weightwatch] and 480 more matches from flood"
+    assert over["title"] == "[weightwatch] and 180 more matches from flood"
     assert "Lab20x publishes model weights" in over["message"]
     assert sum("publishes model weights" in t for t in titles) == 20
-    assert db_rows(tmp_path, "SELECT COUNT(*) FROM hits WHERE source = 'flood'") == [(500,)]
+    assert db_rows(tmp_path, "SELECT COUNT(*) FROM hits WHERE source = 'flood'") == [(200,)]
 
     assert main(["hits", "--config", str(tmp_path / "config.toml"), "--limit", "1000",
                  "--json"]) == 0  # fmt: skip
     listed = json.loads(capsys.readouterr().out)
-    assert len(listed) == 501
+    assert len(listed) == 201

@@ -251,14 +251,12 @@ def test_two_rules_matching_one_item_send_one_message_per_url(
     assert "Rule: weights" in webhook.received[0]["message"]
 
 
-BOMB = gzip_zeros(64 * 1024 * 1024)  # 64 MiB of zeros, ~65 KB on the wire
-
-
 def test_broken_sources_are_recorded_and_the_others_still_alert(
     tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver
 ) -> None:
     # Each broken source is its own loopback host, so all are polled alongside the good one.
     bad = [HTTPTestServer(host=f"127.0.0.{n}") for n in range(2, 8)]
+    bomb = gzip_zeros(64 << 20)  # 64 MiB of zeros, ~65 KB on the wire
     try:
         sources = {
             "good": http_server.set("/good.xml", rss([OLD])),
@@ -273,7 +271,7 @@ def test_broken_sources_are_recorded_and_the_others_still_alert(
             ),
             "endless": bad[3].set("/f", handler=endless()),
             "trickle": bad[4].set("/f", handler=trickle()),
-            "bomb": bad[5].set("/f", handler=blob(BOMB, headers={"Content-Encoding": "gzip"})),
+            "bomb": bad[5].set("/f", handler=blob(bomb, headers={"Content-Encoding": "gzip"})),
             "refused": f"http://127.0.0.8:{closed_port()}/feed.xml",
         }
         cfg = write_config(

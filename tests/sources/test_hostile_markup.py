@@ -33,10 +33,10 @@ def nested(depth: int, tag: bytes = b"ab") -> bytes:
 
 def test_a_million_nested_elements_are_refused_in_well_under_a_second() -> None:
     body = nested(1_000_000)  # 9 MB
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: wall time counts a busy machine too
     with pytest.raises(ParseError, match="it was not parsed"):
         parse(body, now=NOW, source="s", url="http://example.org/feed")
-    assert time.monotonic() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_nesting_past_the_limit_is_refused_and_within_it_parses() -> None:
@@ -47,10 +47,10 @@ def test_nesting_past_the_limit_is_refused_and_within_it_parses() -> None:
 
 def test_too_many_flat_elements_are_refused_quickly() -> None:
     body = HEAD + b"<a/>" * (MAX_ELEMENTS + 1) + TAIL
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: wall time counts a busy machine too
     with pytest.raises(ParseError, match=f"more than {MAX_ELEMENTS:,} elements"):
         parse(body, now=NOW, source="s", url="http://example.org/feed")
-    assert time.monotonic() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_markup_inside_cdata_and_comments_does_not_count() -> None:

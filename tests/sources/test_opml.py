@@ -227,7 +227,8 @@ def test_a_hostile_or_wrong_file_is_refused_quickly_in_little_memory(
         opml.parse(data)
     elapsed = time.process_time() - started
     assert says in str(info.value)
-    assert elapsed < 1.0, f"took {elapsed:.2f} s"
+    # 20,000 outlines take ~0.4 s; under make test's coverage tracer on a busy machine, 1.01 s.
+    assert elapsed < 2.0, f"took {elapsed:.2f} s"
     tracemalloc.start()
     try:
         with pytest.raises(OpmlError):

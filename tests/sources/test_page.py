@@ -261,9 +261,9 @@ def test_deep_nesting_is_cut_at_the_depth_cap_instead_of_taking_minutes() -> Non
     # Lexbor's tree builder is quadratic in the depth: 100,000 nested <div> took 48 s.
     depth = 100_000
     html = "<p>before</p>" + "<div>" * depth + "<p>deep</p>" + "</div>" * depth
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: wall time counts a busy machine too
     result = read(html)
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
     assert texts(result) == ["before"]
     assert f"more than {MAX_DEPTH} deep" in result.warning
 
@@ -299,10 +299,10 @@ def test_a_large_page_is_read_in_reasonable_time() -> None:
     start, end = body.index(b"<article"), body.rindex(b"</article>") + len(b"</article>")
     big = body[:start] + body[start:end] * 100 + body[end:]
     assert len(big) > 2_000_000
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: wall time counts a busy machine too
     result = read(big)
     assert len(result.blocks) > 3000
-    assert time.monotonic() - started < 5
+    assert time.process_time() - started < 5
 
 
 # --- checks used by the config ------------------------------------------------------------------

@@ -30,10 +30,10 @@ def test_the_watchdog_wakes_a_thread_blocked_in_recv_at_the_deadline(
     pair: tuple[socket.socket, socket.socket],
 ) -> None:
     a, _ = pair
+    started = time.monotonic()  # before the deadline's clock starts (in Deadline())
     deadline = Deadline(0.2)
     deadline.track(Conn(a))
     deadline.start()
-    started = time.monotonic()
     assert a.recv(1) == b""  # end of file: the watchdog shut the socket down
     waited = time.monotonic() - started
     deadline.finish()

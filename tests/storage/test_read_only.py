@@ -70,14 +70,31 @@ def test_a_reading_command_works_while_a_writer_holds_the_database(
         assert "OpenAI releases weights" in out
 
 
+@pytest.mark.parametrize("which", [["--all-failed"], ["7"]], ids=" ".join)
+def test_alerts_retry_without_a_database_says_so_and_creates_none(
+    tmp_path: Path, which: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    code = main(["alerts", "retry", *which, "--config", str(config)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"There is no database at {tmp_path / 'ww.db'} yet: has weightwatch polled?" in err
+    assert f"That path is settings.database in {config}." in err
+    assert "weightwatch once" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
 @pytest.mark.integration
-def test_alerts_retry_still_opens_the_database_for_writing(
+def test_alerts_retry_requeues_a_failed_alert_in_the_existing_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = _config(tmp_path)
+    writer = filled(tmp_path / "ww.db")
+    writer.conn.execute("UPDATE alerts SET status = 'failed'")
+    writer.close()
     assert main(["alerts", "retry", "--all-failed", "--config", str(config)]) == 0
-    assert (tmp_path / "ww.db").is_file()
-    assert "Requeued 0 failed alert(s)" in capsys.readouterr().out
+    assert "Requeued 1 failed alert(s)" in capsys.readouterr().out
+    assert _statuses(tmp_path / "ww.db") == ["pending"]
 
 
 @pytest.mark.integration
@@ -127,5 +144,13 @@ def _tables(path: Path) -> set[str]:
     conn = sqlite3.connect(path)
     try:
         return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        conn.close()
+
+
+def _statuses(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [row[0] for row in conn.execute("SELECT status FROM alerts ORDER BY id")]
     finally:
         conn.close()

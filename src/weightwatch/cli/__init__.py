@@ -376,14 +376,15 @@ def _alerts(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from weightwatch.sources.clean import printable
-    from weightwatch.storage import Storage
 
     cfg = _load(args)
     if args.action == "retry":
         if args.all_failed == bool(args.ids):
             print("weightwatch alerts retry: give alert ids or --all-failed", file=sys.stderr)
             return 2
-        writer = Storage(cfg.settings.database)
+        from weightwatch.cli.locate import open_existing
+
+        writer = open_existing(cfg)  # never creates one: there is nothing to requeue
         try:
             count = writer.requeue(None if args.all_failed else args.ids, now=datetime.now(UTC))
         finally:

@@ -50,6 +50,7 @@ def run_add(
     ask: Callable[[str], str] = input,
     interactive: bool | None = None,
 ) -> int:
+    from weightwatch.cli.locate import how_to_apply
     from weightwatch.cli.opml import refused, tag_list
     from weightwatch.config import edit
     from weightwatch.service.discover import offers
@@ -99,7 +100,7 @@ def run_add(
         return 0
     kept = f" The old file is kept as {result.backup}." if result.backup else ""
     print(f"Added source {name} to {result.path}; it passes `weightwatch check`.{kept}")
-    print(edit.how_to_apply(result.path))
+    print(how_to_apply(result.path))
     return 0
 
 

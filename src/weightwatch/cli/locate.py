@@ -11,7 +11,8 @@ What a command needs from the environment depends on what it does:
 - ``read``: status, hits, alerts, explain, backtest send nothing, so they never need
   channel secrets: an unset ``${VAR}`` is left as written. They open an existing database
   read-only and never create or migrate one; a missing or unreadable database is one error
-  naming the path, why that path, and what to do.
+  naming the path, why that path, and what to do. ``alerts retry`` writes, but only to a
+  database that exists: without one it fails the same way (there is nothing to requeue).
 - ``check``: validates the way the service will run. It reads the units'
   ``EnvironmentFile=`` (``env`` beside the config) when it can; variables it still cannot
   see are warnings, not failures.
@@ -145,6 +146,20 @@ def open_read_only(config: Config) -> Storage:
     unreadable file is a ``StorageError`` naming the path, why that path, and what to do."""
     from weightwatch.storage import Storage
 
+    return Storage.open_read_only(existing_database(config))
+
+
+def open_existing(config: Config) -> Storage:
+    """The daemon's database opened for a change (``alerts retry``): only one that exists,
+    never created; missing or unreadable, the same ``StorageError`` as ``open_read_only``."""
+    from weightwatch.storage import Storage
+
+    return Storage(existing_database(config))
+
+
+def existing_database(config: Config) -> Path:
+    """``settings.database``, or a ``StorageError`` (the path, why that path, what to do)
+    when it does not exist or cannot be reached by this user."""
     path = Path(config.settings.database)
     if str(path) != ":memory:":
         try:
@@ -162,7 +177,7 @@ def open_read_only(config: Config) -> Storage:
                 f" {database_reason(config)}; {_permission_hint(config)}",
                 kind="no-access",
             ) from None
-    return Storage.open_read_only(path)
+    return path
 
 
 def _who() -> str:
@@ -181,3 +196,63 @@ def _permission_hint(config: Config) -> str:
             " systemd keeps /var/lib/private at mode 0700). Run the command with sudo."
         )
     return "run the command as the user the daemon runs as, or with sudo."
+
+
+def how_to_apply(path: Path) -> str:
+    """One sentence after ``add`` or ``import`` changed the config at ``path``: how the change
+    reaches the daemon using it. The database's owner lock (``storage.owner``) tells whether
+    one runs and its pid; its cgroup tells which systemd unit, if any, runs it."""
+    from weightwatch import config as config_mod
+    from weightwatch.config import edit
+    from weightwatch.storage import owner
+
+    try:
+        database = config_mod.load(path, need_secrets=False).settings.database
+        held = owner.holder(database)
+    except (ConfigError, OSError):  # e.g. the system database, unreadable without sudo
+        return edit.how_to_apply(path)
+    if held is None:
+        return (
+            f"No weightwatch daemon is running on its database ({database}) now: the next"
+            " `weightwatch run` or `weightwatch once` reads the change."
+        )
+    if held.command == "once":
+        pid = f" (pid {held.pid})" if held.pid else ""
+        return f"`weightwatch once`{pid} is running now: its next run reads the change."
+    return reload_advice(held.pid, _cgroup(held.pid))
+
+
+def reload_advice(pid: int | None, cgroup: str) -> str:
+    """How to make the daemon ``pid`` re-read its config, given its ``/proc/PID/cgroup``."""
+    unit, user = _unit(cgroup)
+    who = f"The weightwatch daemon (pid {pid})" if pid else "A weightwatch daemon"
+    if unit and user:
+        how = f"`systemctl --user reload {unit}`"
+    elif unit:
+        how = f"`sudo systemctl reload {unit}`"
+    elif pid:
+        how = f"`kill -HUP {pid}`"
+    else:
+        how = "its service's reload, or SIGHUP"
+    where = f" runs as the systemd service {unit}" if unit else " is running on its database"
+    return f"{who}{where}: apply the change with {how} (it re-reads the file on SIGHUP)."
+
+
+def _unit(cgroup: str) -> tuple[str, bool]:
+    """(the weightwatch unit a process runs in or "", whether it is a user unit) from the
+    text of ``/proc/PID/cgroup``."""
+    for line in cgroup.splitlines():
+        parts = line.split(":", 2)[-1].split("/")
+        leaf = parts[-1]
+        if leaf.startswith("weightwatch") and leaf.endswith(".service"):
+            return leaf.removesuffix(".service"), any(p.startswith("user@") for p in parts)
+    return "", False
+
+
+def _cgroup(pid: int | None) -> str:
+    if pid is None:
+        return ""
+    try:
+        return Path(f"/proc/{pid}/cgroup").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

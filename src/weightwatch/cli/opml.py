@@ -81,6 +81,7 @@ def add_arguments(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_import(args: argparse.Namespace, config_path: Path) -> int:
+    from weightwatch.cli.locate import how_to_apply
     from weightwatch.config import edit
     from weightwatch.sources import opml
 
@@ -140,7 +141,7 @@ def run_import(args: argparse.Namespace, config_path: Path) -> int:
     kept = f" The old file is kept as {result.backup}." if result.backup else ""
     made = " (a new file)" if result.created else ""
     print(f"Added {counts} to {result.path}{made}; it passes `weightwatch check`.{kept}")
-    print(edit.how_to_apply(result.path))
+    print(how_to_apply(result.path))
     return 0
 
 

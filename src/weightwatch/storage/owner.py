@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from weightwatch.errors import StorageError
@@ -35,6 +36,39 @@ def _holder(fd: int) -> tuple[int | None, str]:
         return None, ""
     pid_text, _, command = text.partition(" ")
     return (int(pid_text), command) if pid_text.isdigit() else (None, "")
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a database's owner lock now: ``pid`` and ``command`` as it recorded them."""
+
+    pid: int | None
+    command: str  # "run", "once", or "" when the record is unreadable
+
+
+def holder(database: Path | str) -> Holder | None:
+    """The process owning ``database`` now, or None when nobody does (no lock file, or the
+    lock is free). ``OSError`` when the lock file cannot be opened (a folder this user cannot
+    enter): then nobody can tell.
+
+    The probe takes a shared lock for two system calls when the lock is free; a ``run`` or
+    ``once`` starting in that instant is refused as if owned (exit 75; the units restart it).
+    """
+    if str(database) == ":memory:":
+        return None
+    try:
+        fd = os.open(lock_path(database), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return Holder(*_holder(fd))
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 class Owner:
