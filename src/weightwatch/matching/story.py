@@ -277,7 +277,7 @@ _YEAR = re.compile(r"(?:19|20)\d\d")
 _GLUED = re.compile(r"([^\W\d_]*)(\d+(?:\.\d+)*)([^\W\d_]*)")
 
 
-@lru_cache(maxsize=1 << 16)  # bounded, like ``weight``: a word's stem never changes
+@lru_cache(maxsize=1 << 14)  # bounded, like ``weight``: a word's stem never changes
 def _stem(word: str) -> str:
     """A light English stem, enough to join inflections ("strikes"/"strike"/"striking")."""
     if word in _IRREGULAR:
@@ -387,7 +387,6 @@ def _word_table() -> tuple[int, dict[str, int]]:
     return feeds, table
 
 
-@lru_cache(maxsize=1 << 16)  # bounded: new names keep coming in a long-running daemon
 def rarity(stem: str) -> float:
     """0..1: log-scaled share of background feeds *not* using the word (1: none uses it)."""
     feeds, table = _word_table()
@@ -395,12 +394,14 @@ def rarity(stem: str) -> float:
     return math.log((feeds + 1) / (df + 1)) / math.log(feeds + 1)
 
 
-@lru_cache(maxsize=1 << 16)
+_DIGIT = re.compile(r"\d")
+
+
 def _has_digit(stem: str) -> bool:
-    return any(ch.isdigit() for ch in stem)
+    return _DIGIT.search(stem) is not None
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)  # bounded: new names keep coming in a long-running daemon
 def weight(stem: str) -> float:
     """0..1: how much sharing this word says about being one story (rarer weighs more).
 

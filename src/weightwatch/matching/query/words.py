@@ -291,7 +291,7 @@ def _strip_verb(w: str) -> str:
     return w
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=1 << 14)
 def _stem(word: str) -> str:
     if len(word) <= 3 or word in _KEEP or not (word.isascii() and word.isalpha()):
         return word
@@ -332,7 +332,7 @@ def _typo_buckets(stem: str, level: int) -> frozenset[str]:
 _Info = tuple[str, str, int, str]  # form, stem, possessive to leave out, typo bucket
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)
 def _word(raw: str) -> _Info | None:
     """(normalised form, stem, characters of possessive to leave out of the span, typo
     bucket of the stem)."""
@@ -425,7 +425,7 @@ def _positions(tokens: list[_K], first: int, key: _K) -> list[int]:
         return out
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=1 << 13)
 def _typo(q: str, t: str, level: int) -> float:
     """Similarity (0-100) when item stem t is a likely typo of query stem q, else 0.
 
