@@ -15,6 +15,7 @@ from builders import db_rows, write_config
 from feedgen import Entry, rss
 from servers import HTTPTestServer, WebhookReceiver
 from weightwatch import cli
+from weightwatch.config.model import Config
 from weightwatch.service.once import run_once
 
 pytestmark = pytest.mark.integration
@@ -31,12 +32,9 @@ SECOND = Entry(
 )
 
 
-def test_a_report_close_to_an_earlier_story_alerts_with_the_hint_and_hits_shows_it(
-    tmp_path: Path,
-    http_server: HTTPTestServer,
-    webhook: WebhookReceiver,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def _two_reports(tmp_path: Path, http_server: HTTPTestServer, webhook: WebhookReceiver) -> Config:
+    """FIRST reported by "news", then SECOND by "tech", each in its own `once` run (the
+    first story is read back from the database), both alerting one rule to the webhook."""
     http_server.set("/news.xml", rss([]))
     http_server.set("/tech.xml", rss([]))
     cfg = write_config(
@@ -50,6 +48,16 @@ def test_a_report_close_to_an_earlier_story_alerts_with_the_hint_and_hits_shows_
     run_once(cfg)
     http_server.set("/tech.xml", rss([SECOND]))
     run_once(cfg)  # a new run: the first story is read back from the database
+    return cfg
+
+
+def test_a_report_close_to_an_earlier_story_alerts_with_the_hint_and_hits_shows_it(
+    tmp_path: Path,
+    http_server: HTTPTestServer,
+    webhook: WebhookReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = _two_reports(tmp_path, http_server, webhook)
 
     first, second = webhook.received
     assert "Possibly the same story as" not in first["message"]
@@ -83,19 +91,7 @@ def test_explain_shows_the_hint_its_alert_carried(
     webhook: WebhookReceiver,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    http_server.set("/news.xml", rss([]))
-    http_server.set("/tech.xml", rss([]))
-    cfg = write_config(
-        tmp_path,
-        {"news": http_server.url("/news.xml"), "tech": http_server.url("/tech.xml")},
-        {"hook": [webhook.apprise_url]},
-        [{"name": "oa", "query": "reasoning", "notify": ["hook"]}],
-    )
-    run_once(cfg)
-    http_server.set("/news.xml", rss([FIRST]))
-    run_once(cfg)
-    http_server.set("/tech.xml", rss([SECOND]))
-    run_once(cfg)
+    cfg = _two_reports(tmp_path, http_server, webhook)
     alerted = re.search(r"Possibly the same story as: .*", webhook.received[1]["message"])
     assert alerted is not None
 

@@ -297,13 +297,13 @@ def send(
 
         plugin = _build(cls, url)
         client = apprise.Apprise()
-        if plugin is None or not plugin.enabled or not client.add(plugin):
-            return SendOutcome("permanent", "Apprise does not recognise this URL.")
+        added = plugin is not None and plugin.enabled and client.add(plugin)
     else:
         apprise = _apprise()
         client = apprise.Apprise()
-        if not client.add(url):
-            return SendOutcome("permanent", "Apprise does not recognise this URL.")
+        added = client.add(url)
+    if not added:
+        return SendOutcome("permanent", "Apprise does not recognise this URL.")
     try:
         result = client.notify(
             body=body,
