@@ -101,6 +101,7 @@ class Storage:
             self.conn.close()
             raise
         self.url_salt: bytes = bytes(row[0])
+        self._remembered = stories.Remembered()
 
     @classmethod
     def open_read_only(cls, path: Path | str) -> Storage:
@@ -287,7 +288,7 @@ class Storage:
     def story_context(self, lookup: StoryLookup) -> StoryContext:
         """What a batch of new hits needs to know about stored stories, in one read
         (``storage.stories.read_context``)."""
-        return stories.read_context(self.conn, lookup)
+        return stories.read_context(self.conn, lookup, self._remembered)
 
     def stories(self, rule: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
         """The newest stories (first hits), each with ``members``: the later hits attached to

@@ -5,14 +5,60 @@ facade (``Storage.story_context``, ``Storage.record_poll``)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from weightwatch.storage.rows import from_iso
 from weightwatch.types import NewHit, RelatedStory, StoredHit, StoryContext, StoryLookup
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
+
+_HeadRow = tuple[object, object, object, object]  # title, source, created, link
+
+
+class _Recent(Generic[K, V]):
+    """A bounded map that forgets the least recently used entry first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self.entries.get(key)
+        if value is not None:
+            self.entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self.entries[key] = value
+        self.entries.move_to_end(key)
+        if len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+    def missing(self, keys: Iterable[K]) -> list[K]:
+        return [k for k in keys if k not in self.entries]
+
+
+class Remembered:
+    """What ``read_context`` read about stored hits that can never change, kept for the
+    next batches of this connection: a hit's story (its ``duplicate_of`` is written once,
+    with the hit) and features, and a story's first hit (the row of its head). A hit is
+    deleted only with its whole story, long after it left every window
+    (``storage.prune``), and hit ids are never reused, so nothing kept here goes stale.
+
+    What a story's sources are changes as hits join it, so those are read every time.
+    Bounded (``SIZE`` entries each, ~3 MB filled); at 1M stored hits it saves two of the
+    decision's four reads most of the time (docs/dedup.md, "Cost")."""
+
+    SIZE = 4096
+
+    def __init__(self, size: int = SIZE) -> None:
+        self.hits: _Recent[int, StoredHit] = _Recent(size)
+        self.heads: _Recent[int, _HeadRow] = _Recent(size)
 
 
 def index_story(conn: sqlite3.Connection, hit: NewHit, hit_id: int, now: datetime) -> None:
@@ -29,11 +75,15 @@ def index_story(conn: sqlite3.Connection, hit: NewHit, hit_id: int, now: datetim
     )
 
 
-def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
+def read_context(
+    conn: sqlite3.Connection, lookup: StoryLookup, kept: Remembered | None = None
+) -> StoryContext:
     """What a batch of new hits needs to know about stored stories, in one read: the
     story of each (rule, link), each (rule, word)'s newest hits in the window, the
     features of every hit that is some new hit's candidate, and each named story's
-    sources and first hit (see ``StoryContext``)."""
+    sources and first hit (see ``StoryContext``). ``kept``: what earlier reads of this
+    connection remember (``Remembered``); without it everything is read."""
+    kept = kept if kept is not None else Remembered(0)
     linked: dict[tuple[str, str], int] = {}
     by_rule: dict[str, list[str]] = {}
     for rule, link in sorted(lookup.links):
@@ -69,35 +119,50 @@ def read_context(conn: sqlite3.Connection, lookup: StoryLookup) -> StoryContext:
     }
     wanted = sorted({h for found in ranked.values() for h in found})
     hits: dict[int, StoredHit] = {}
-    for ids in _chunks(wanted):
+    for hit_id in wanted:
+        known = kept.hits.get(hit_id)
+        if known is not None:
+            hits[hit_id] = known
+    for ids in _chunks([h for h in wanted if h not in hits]):
         marks = ",".join("?" * len(ids))
         rows = conn.execute(
             "SELECT h.id, COALESCE(h.duplicate_of, h.id), f.features FROM hits h"
             f" JOIN story_features f ON f.hit_id = h.id WHERE h.id IN ({marks})",
             ids,
         ).fetchall()
-        hits.update((int(a), StoredHit(int(b), str(c))) for a, b, c in rows)
+        for a, b, c in rows:
+            hits[int(a)] = found = StoredHit(int(b), str(c))
+            kept.hits.put(int(a), found)
     firsts = sorted(set(linked.values()) | {h.first_id for h in hits.values()})
     sources: dict[int, set[str]] = {f: set() for f in firsts}
     heads = _Heads()
+    for first in firsts:
+        head = kept.heads.get(first)
+        if head is not None:
+            heads.rows[first] = head
+            sources[first].add(str(head[1]))
+    for ids in _chunks([f for f in firsts if f not in heads.rows]):
+        marks = ",".join("?" * len(ids))
+        rows = conn.execute(
+            f"SELECT id, source, title, link, created FROM hits WHERE id IN ({marks})", ids
+        ).fetchall()
+        for hit_id, source, title, link, created in rows:
+            sources[hit_id].add(str(source))
+            heads.rows[hit_id] = head = (title, source, created, link)
+            kept.heads.put(hit_id, head)
     for ids in _chunks(firsts):
         marks = ",".join("?" * len(ids))
-        # The firsts by id, their members through the covering index: "id IN (...) OR
-        # duplicate_of IN (...)" is planned as a scan of every hit (most duplicate_of are
-        # NULL, so the statistics call that index unselective): 130 ms against 0.9 ms at
-        # 86k hits (bench/year.py, docs/capacity.md).
-        values = ",".join(["(?)"] * len(ids))
+        # The members by id, found through the covering index: "duplicate_of IN (...)" on
+        # its own (or "id IN (...) OR duplicate_of IN (...)") is planned as a scan of every
+        # hit (most duplicate_of are NULL, so the statistics call that index unselective):
+        # 130 ms against 0.9 ms at 86k hits (bench/year.py, docs/capacity.md).
         rows = conn.execute(
-            "SELECT id, duplicate_of, source, title, link, created FROM hits WHERE id IN"
-            f" (VALUES {values} UNION SELECT id FROM hits WHERE duplicate_of IN ({marks}))",
-            [*ids, *ids],
+            "SELECT duplicate_of, source FROM hits WHERE id IN"
+            f" (SELECT id FROM hits WHERE duplicate_of IN ({marks}))",
+            ids,
         ).fetchall()
-        for hit_id, duplicate_of, source, title, link, created in rows:
-            if hit_id in sources:
-                sources[hit_id].add(str(source))
-                heads.rows[hit_id] = (title, source, created, link)
-            if duplicate_of in sources:
-                sources[duplicate_of].add(str(source))
+        for duplicate_of, source in rows:
+            sources[duplicate_of].add(str(source))
     return StoryContext(
         linked=linked,
         recent=recent,
@@ -114,7 +179,7 @@ class _Heads(Mapping[int, RelatedStory]):
     rows are kept as read (docs/dedup.md, "Cost")."""
 
     def __init__(self) -> None:
-        self.rows: dict[int, tuple[object, object, object, object]] = {}
+        self.rows: dict[int, _HeadRow] = {}
 
     def __getitem__(self, hit_id: int) -> RelatedStory:
         title, source, created, link = self.rows[hit_id]
