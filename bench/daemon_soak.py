@@ -163,6 +163,7 @@ def start_feed_server(args: argparse.Namespace, log: Path) -> FeedServer:
         f"--slow-delay={args.slow_delay}",
         f"--failing-hosts={args.failing_hosts}",
         f"--max-new={args.max_new}",
+        f"--fresh-names={args.fresh_names}",
         *([f"--rates-from={args.rates_from}"] if args.rates_from else []),
         "--watch-stdin",
         f"--log-requests={log.parent / 'requests.txt'}",
@@ -1268,6 +1269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--change-share", type=float, default=0.02, help="feeds changed each time")
     ap.add_argument("--hit-share", type=float, default=0.05, help="new items matching the rule")
     ap.add_argument("--max-new", type=int, default=3, help="new items per change: 1..this")
+    ap.add_argument(
+        "--fresh-names",
+        type=int,
+        default=0,
+        help="made-up names added to each headline (bench/soakserver.py): an open vocabulary"
+        " that fills the daemon's bounded per-word caches (memory ceiling)",
+    )
     ap.add_argument(
         "--rates-from",
         metavar="TIMELINE",

@@ -177,6 +177,30 @@ class _SoakRoute(_Route):
         self.not_modified = _answer("304 Not Modified", common, 0)
 
 
+_SYLLABLES = [
+    "ka",
+    "ro",
+    "mi",
+    "zu",
+    "te",
+    "la",
+    "vo",
+    "shi",
+    "an",
+    "del",
+    "bur",
+    "qua",
+    "nex",
+    "tor",
+    "pli",
+    "gan",
+    "ve",
+    "sor",
+    "lu",
+    "xa",
+]
+
+
 class Changer:
     """Publishes new versions of random feeds: new items on top, oldest ones dropped."""
 
@@ -193,7 +217,9 @@ class Changer:
         cache_control: str | None,
         compress: bool,
         weights: list[float] | None = None,
+        fresh_names: int = 0,
     ) -> None:
+        self.fresh_names = fresh_names
         self.feeds = feeds
         self.routes = routes
         self.stats = stats
@@ -214,7 +240,10 @@ class Changer:
         if self.rng.random() < self.hit_share:
             tmpl = self.rng.choice(_HIT_TITLES)
             return tmpl.format(org=self.rng.choice(_ORGS), model=self.rng.choice(_MODELS)), True
-        return self.rng.choice(self.titles), False
+        title = self.rng.choice(self.titles)
+        for _ in range(self.fresh_names):  # a name never seen before: an open vocabulary
+            title += " " + "".join(self.rng.choice(_SYLLABLES) for _ in range(4)).capitalize()
+        return title, False
 
     def _item(self, feed: Feed, i: int, when: datetime) -> tuple[str, bool, str, str]:
         self.serial += 1
@@ -392,6 +421,7 @@ async def serve(args: argparse.Namespace) -> None:
         cache_control=cache_control,
         compress=args.gzip,
         weights=weights,
+        fresh_names=args.fresh_names,
     )
     servers: list[asyncio.Server] = []
     hosts: list[tuple[str, int]] = []
@@ -499,6 +529,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--change-share", type=float, default=0.02, help="feeds changed per tick")
     ap.add_argument("--max-new", type=int, default=3, help="new items per change: 1..this")
     ap.add_argument("--hit-share", type=float, default=0.05, help="new items that match")
+    ap.add_argument(
+        "--fresh-names",
+        type=int,
+        default=0,
+        help="made-up names added to each headline (not a hit's): the vocabulary never ends,"
+        " as in real feeds, so every bounded per-word cache of the daemon fills up",
+    )
     ap.add_argument(
         "--rates-from",
         metavar="TIMELINE",
