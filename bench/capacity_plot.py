@@ -89,7 +89,7 @@ def plot_year(runs: list[tuple[str, Path]], png: Path) -> None:
             ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle("A year of operation (bench/year.py; costs are on a shared, loaded machine)")
+    fig.suptitle("A year of operation (bench/year.py; times are of one shared 2-core machine)")
     fig.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=90)
