@@ -17,6 +17,14 @@ bytecode loading, class and dataclass creation, regex compiling ...). Unlike ``p
 importtime`` (wall time) it does not count waiting for a CPU on a loaded machine.
 Which ``weightwatch`` is imported follows ``PYTHONPATH`` (an exported commit's ``src``).
 
+``phases`` runs ``once`` in this process and times its phases: start-up (imports, config,
+database) up to the first fetch, the poll phase (fetching in the worker threads while the
+main thread stores), and the rest (delivery, pruning, closing); CPU of the whole process
+and of the main thread alone, whose work during the poll phase (storing each poll) takes
+the GIL from the fetchers:
+
+    .venv/bin/python bench/startup_cost.py phases -- once --config F
+
 ``runs`` measures each child's CPU (user+sys from ``os.wait4``) and wall time; commands are
 split with ``shlex``, proxies are removed from the environment (as bench/cycle.py does).
 """
@@ -36,6 +44,7 @@ import sys
 import time
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 
 class _Timing(importlib.abc.MetaPathFinder):
@@ -104,6 +113,45 @@ def imports(argv: list[str], top: int) -> int:
     return code
 
 
+def phases(argv: list[str]) -> int:
+    start = (time.perf_counter(), time.process_time(), time.thread_time())
+    marks: list[tuple[str, float, float, float]] = []
+
+    def mark(name: str) -> None:
+        wall, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
+        marks.append((name, wall - start[0], cpu - start[1], main - start[2]))
+
+    import weightwatch.cli
+    import weightwatch.service.once as once
+
+    polling = once.poll_sources
+
+    def poll_sources(*args: Any, **kwargs: Any) -> Any:
+        mark("poll_sources starts")
+        try:
+            return polling(*args, **kwargs)
+        finally:
+            mark("poll_sources returns")
+
+    once.poll_sources = poll_sources
+    try:
+        code = weightwatch.cli.main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    finally:
+        once.poll_sources = polling
+    mark("end")
+    last = ("start", 0.0, 0.0, 0.0)
+    for name, wall, cpu, main in marks:
+        print(
+            f"{last[0]} -> {name}: wall {(wall - last[1]) * 1000:.0f} ms, CPU"
+            f" {(cpu - last[2]) * 1000:.0f} ms (main thread {(main - last[3]) * 1000:.0f} ms)",
+            file=sys.stderr,
+        )
+        last = (name, wall, cpu, main)
+    return code
+
+
 def runs(count: int, commands: list[str]) -> int:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.0/8,localhost"
@@ -141,15 +189,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     imp = sub.add_parser("imports", help="own CPU of each module a command imports")
     imp.add_argument("--top", type=int, default=30)
     imp.add_argument("command", nargs=argparse.REMAINDER, help="weightwatch's arguments")
+    pha = sub.add_parser("phases", help="wall and CPU of once's phases, in this process")
+    pha.add_argument("command", nargs=argparse.REMAINDER, help="weightwatch's arguments")
     run = sub.add_parser("runs", help="interleaved runs of whole commands")
     run.add_argument("count", type=int)
     run.add_argument("commands", nargs="+")
     args = ap.parse_args(argv)
-    if args.what == "imports":
+    if args.what in ("imports", "phases"):
         command = (
             [a for a in args.command if a != "--"] if args.command[:1] == ["--"] else args.command
         )
-        return imports(command, args.top)
+        return imports(command, args.top) if args.what == "imports" else phases(command)
     return runs(args.count, args.commands)
 
 

@@ -4,6 +4,8 @@ goes. Nothing here does I/O or sends; the pipeline queues what these return.
 
 Templates are compiled by ``delivery.templates`` (jinja2): the caller passes its lookup
 (``templates.cached``) as ``templates``, so this module imports no template engine.
+``delivery.render`` is imported where a message is rendered: a cycle that only keys
+channel URLs (``url_key``) and finds no health event never loads it.
 """
 
 from __future__ import annotations
@@ -18,15 +20,6 @@ from typing import TYPE_CHECKING
 
 from weightwatch.config.env import mask_source_url
 from weightwatch.delivery.policy import Digest
-from weightwatch.delivery.render import (
-    RuleMatch,
-    alert_data,
-    render_expired,
-    render_formatted,
-    render_health,
-    render_url_trouble,
-    render_url_working,
-)
 from weightwatch.types import (
     AlertRow,
     AlertTarget,
@@ -39,6 +32,7 @@ from weightwatch.types import (
 
 if TYPE_CHECKING:
     from weightwatch.config import Channel, Rule, Source
+    from weightwatch.delivery.render import RuleMatch
     from weightwatch.delivery.templates import Template
 
 #: Services that render Markdown: ``format = "auto"`` picks markdown for them.
@@ -106,6 +100,8 @@ def alerts_for(
     A rule's template wins over its channel's; a rule that wants each alert at once wins
     over a rule that wants a digest. ``salt`` keys the URLs (``url_key``).
     """
+    from weightwatch.delivery.render import alert_data, render_formatted
+
     per_url: dict[str, tuple[AlertTarget, list[tuple[Rule, RuleMatch]]]] = {}
     for entry in matches:
         for target in alert_targets([entry[0]], channels, salt):
@@ -217,6 +213,8 @@ def health_notices(
     """
     if event is None or ops is None:
         return []
+    from weightwatch.delivery.render import render_health
+
     title, body = render_health(
         event,
         source=source.name,
@@ -265,6 +263,8 @@ def url_notices(
     "working" (``streak`` is the run that just ended)."""
     if event is None or ops is None or not reports_on(alert, ops, salt):
         return []
+    from weightwatch.delivery.render import render_url_trouble, render_url_working
+
     if event == "failing":
         title, body = render_url_trouble(
             alert.channel, alert.masked_url, streak.failures, error, streak.since
@@ -290,5 +290,7 @@ def expired_notices(
             groups.setdefault(row.url_key, (row.channel, row.masked_url, []))[2].append(row.title)
     if not groups:
         return []
+    from weightwatch.delivery.render import render_expired
+
     title, body = render_expired(list(groups.values()))
     return _to_ops(ops, title, body, f"expired:{now.isoformat()}", salt)

@@ -22,20 +22,18 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from weightwatch.config import Channel, Config
-from weightwatch.delivery import notify as _notify
 from weightwatch.delivery import policy as delivery
 from weightwatch.delivery import routing
-from weightwatch.delivery.render import (
-    render_digest,
-    render_storage_recovered,
-    render_storage_trouble,
-)
 from weightwatch.errors import StorageError
 from weightwatch.service.writer import DeliveryStore, WriterClosed
 from weightwatch.types import AlertRow, DeliveryOutcome, NewAlert
 
 if TYPE_CHECKING:
+    from weightwatch.delivery import notify as _notify
     from weightwatch.storage import Storage
+
+# ``delivery.notify`` (and Apprise through it) and ``delivery.render`` are imported where
+# an alert is sent or a message rendered: a pass with nothing due loads neither.
 
 log = logging.getLogger("weightwatch")
 
@@ -296,6 +294,8 @@ def _deliver(
     should_stop: Callable[[], bool],
 ) -> None:
     """Send each URL's alerts in its own thread, recording each outcome before the next."""
+    from weightwatch.delivery import notify as _notify
+
     # Each URL's thread sends one alert, then waits until its outcome is committed before
     # sending the next: a crash can then repeat at most the one alert per URL that was
     # sent but not yet recorded (docs/reliability.md).
@@ -388,6 +388,8 @@ def _flush(
     moment: datetime,
 ) -> None:
     """Record what was sent while the database failed, oldest first; stop at a failure."""
+    from weightwatch.delivery.render import render_storage_recovered
+
     with memory.lock:
         held = sorted(memory.sends.values(), key=lambda entry: entry[2])
         since = memory.since
@@ -438,6 +440,9 @@ def _flush(
 def _tell_ops_directly(config: Config, memory: Unrecorded, timeout: float, salt: bytes) -> None:
     """While the database fails, tell the ops channel straight away (once per failure,
     not queued: a queued row cannot be written). Paused URLs get nothing."""
+    from weightwatch.delivery import notify as _notify
+    from weightwatch.delivery.render import render_storage_trouble
+
     ops = config.channels.get(config.settings.ops) if config.settings.ops else None
     if ops is None:
         return
@@ -500,6 +505,8 @@ def _record_delivery(
     """Commit one send's outcome: sent, retry later (with backoff), or failed for good;
     with its URL's run of failures and what the ops channel hears of it
     (``delivery.url_outcome``: "failing" once, "working again" once)."""
+    from weightwatch.delivery import notify as _notify
+
     ops = _ops(config)
     streak = storage.url_streak(alert.url_key)
     if result.ok:
@@ -545,6 +552,8 @@ def _record_delivery(
 
 
 def _digest_alert(folded: list[AlertRow], channel: str) -> NewAlert:
+    from weightwatch.delivery.render import render_digest
+
     entries = []
     for row in folded:
         try:

@@ -16,6 +16,7 @@ from weightwatch.config import Config, Source
 from weightwatch.errors import StorageError
 from weightwatch.service.deliver import deliver_pending, rekey_legacy_urls
 from weightwatch.service.poll import (
+    Bookkeeping,
     Fetched,
     fetch_source,
     record_poll_error,
@@ -41,6 +42,10 @@ def poll_sources(
     sources: Iterable[Source] | None = None,
 ) -> list[SourceOutcome]:
     """Poll each source once: fetch concurrently (never two at once to one host), store serially.
+
+    A poll that changes only its source's bookkeeping (a 304 that reports nothing) is
+    written with the others like it in one transaction after the last fetch
+    (``poll.Bookkeeping``); every other poll is written as it is stored.
 
     A source's own failure (its fetch, or a bug in handling its items) is its outcome and
     the others go on; a ``StorageError`` (disk full, read-only, ...) ends the run with that
@@ -71,6 +76,8 @@ def poll_sources(
 
     gate, gate_lock = HostGate(spacing=config.settings.host_spacing), threading.Lock()
     stopped: list[StorageError] = []  # the storage failure that ended the run
+    # 304s (and unchanged bodies) that report nothing: written in one transaction at the end.
+    bookkeeping = Bookkeeping()
 
     def host_worker(host: str, jobs: list[tuple[Source, SourceState]]) -> None:
         for source, state in jobs:
@@ -103,7 +110,7 @@ def poll_sources(
             if stopped:
                 continue  # drained, not stored: the workers stop at their next source
             try:
-                outcomes.append(store_poll(config, storage, fetched, now(), backfill))
+                outcomes.append(store_poll(config, storage, fetched, now(), backfill, bookkeeping))
                 continue
             except StorageError as exc:
                 # The database itself failed: every later source would fail alike.
@@ -121,7 +128,8 @@ def poll_sources(
                 log.exception("Storing the poll of %s failed.", fetched.source.name)
                 outcomes.append(SourceOutcome(fetched.source.name, "error", error="internal error"))
     if stopped:
-        raise stopped[0]
+        raise stopped[0]  # the database failed: the bookkeeping kept is not written either
+    bookkeeping.flush(storage)
     return outcomes
 
 

@@ -225,11 +225,58 @@ class Prepared:
     present: tuple[str, ...] | None = None  # a feed's 200: every item id in the document
 
 
+class Bookkeeping:
+    """The polls of a cycle that change nothing but their source's poll bookkeeping, kept
+    to be written together (``once``): one transaction at the end instead of one commit
+    per 304 (``Storage.record_bookkeeping``).
+
+    Only a 304 or an unchanged body with no notice (no health change to report) and no
+    watched page's fingerprints qualifies: anything that can alert is written as its poll
+    is stored. A cycle that ends before ``flush`` loses only these rows: the next poll
+    sends the same conditional GET again.
+    """
+
+    def __init__(self) -> None:
+        self._polls: list[Prepared] = []
+
+    def __len__(self) -> int:
+        return len(self._polls)
+
+    def take(self, prepared: Prepared) -> SourceOutcome | None:
+        """Keep a poll that qualifies and return its outcome; None: write it now."""
+        if (
+            prepared.status not in ("not modified", "unchanged")
+            or prepared.notices
+            or prepared.page_blocks is not None
+        ):
+            return None
+        self._polls.append(prepared)
+        return SourceOutcome(prepared.source.name, prepared.status, duration=prepared.duration)
+
+    def flush(self, storage: Storage) -> None:
+        """Write the polls kept so far in one transaction (raises ``StorageError``)."""
+        polls, self._polls = self._polls, []
+        storage.record_bookkeeping([(p.source.name, p.update) for p in polls])
+        for p in polls:
+            log.info("%s: %s (%.1f s)", p.source.name, p.status, p.duration)
+
+
 def store_poll(
-    config: Config, storage: Storage, fetched: Fetched, now: datetime, backfill: bool
+    config: Config,
+    storage: Storage,
+    fetched: Fetched,
+    now: datetime,
+    backfill: bool,
+    bookkeeping: Bookkeeping | None = None,
 ) -> SourceOutcome:
-    """Store one fetched poll: read what is known, prepare, decide and write (one thread)."""
+    """Store one fetched poll: read what is known, prepare, decide and write (one thread).
+
+    With ``bookkeeping``, a poll that only updates its source's bookkeeping (a 304 ...) is
+    kept there for its ``flush`` instead of written now.
+    """
     prepared = prepare_poll(config, fetched, read_seen(storage, fetched, now), now, backfill)
+    if bookkeeping is not None and (outcome := bookkeeping.take(prepared)) is not None:
+        return outcome
     return write_poll(config, storage, prepared, now)
 
 

@@ -398,11 +398,36 @@ class Storage:
             self._update_source(conn, source, state, 0)
             self._insert_alerts(conn, None, notices, iso(now or datetime.now(UTC)))
 
-    @staticmethod
+    def record_bookkeeping(self, polls: Sequence[tuple[str, SourceUpdate]]) -> None:
+        """In one transaction: the state of each source whose poll stored nothing else (a
+        304 or an unchanged body, with no notice and no page): ``record_poll`` with no
+        items, hits or notices, for many sources at once.
+
+        ``once`` writes a cycle's 304s together at its end (``service.poll.Bookkeeping``):
+        one commit instead of one per source. Lost with the process, they cost only a
+        repeated conditional GET; anything that alerts is written per poll.
+        """
+        if not polls:
+            return
+        with self.transaction() as conn:
+            # Polls alike (the same columns set) share one statement: executemany.
+            batches: dict[str, list[list[Any]]] = {}
+            for source, state in polls:
+                sql, params = self._source_update(source, state, 0)
+                batches.setdefault(sql, []).append(params)
+            for sql, rows in batches.items():
+                conn.executemany(sql, rows)
+
+    @classmethod
     def _update_source(
-        conn: sqlite3.Connection, source: str, state: SourceUpdate, new_items: int
+        cls, conn: sqlite3.Connection, source: str, state: SourceUpdate, new_items: int
     ) -> None:
         """Write a poll's ``SourceUpdate``: its fields to their columns, by name."""
+        conn.execute(*cls._source_update(source, state, new_items))
+
+    @staticmethod
+    def _source_update(source: str, state: SourceUpdate, new_items: int) -> tuple[str, list[Any]]:
+        """The ``UPDATE`` of a poll's ``SourceUpdate`` and its parameters."""
         values: dict[str, Any] = {
             "last_poll": iso(state.last_poll),
             "last_status": state.last_status,
@@ -431,7 +456,7 @@ class Storage:
         sets = ", ".join(f"{column} = ?" for column in values)  # the literal names above
         if state.unchanged:
             sets += ", unchanged_polls = unchanged_polls + 1"
-        conn.execute(
+        return (
             f"UPDATE sources SET {sets}, items_total = items_total + ? WHERE name = ?",
             [*values.values(), new_items, source],
         )
