@@ -1,3 +1,3 @@
-from weightwatch.cli import main
+from weightwatch.cli import entry
 
-raise SystemExit(main())
+entry()
