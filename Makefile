@@ -64,7 +64,7 @@ test: lint wheel-smoke
 	$(PYTEST) -q -n 4 -m system --durations=15 --cov --cov-append --cov-report=term:skip-covered
 
 # The development loop: unit and integration tiers only (no subprocess, no corpus sweep),
-# three workers on two cores (the integration tests wait on loopback sockets). `make test` stays serial: its system tests measure real time.
+# three workers on two cores (the integration tests wait on loopback sockets). (`make test` runs every tier, the system one on four workers.)
 test-fast: $(VENV)/.installed-test
 	$(PYTEST) -q -n 3 -m "unit or integration"
 
