@@ -96,8 +96,10 @@ def backtest(
 ) -> list[Story]:
     """The stories ``rule`` would have alerted on among ``items`` (oldest first).
 
-    Grouping follows the live pipeline: the same canonical link, else ``story.best_match``
-    (similar title or shared distinctive words, with its guards).
+    Grouping follows the live pipeline's decider: the same canonical link, else
+    ``story.best_story`` (a member with a similar title or shared distinctive words, else the
+    story whose members together cover the hit; guards pairwise). Unlike the daemon, every
+    earlier story of the period is a candidate, not only those of the dedup window.
     """
     stories: list[Story] = []
     by_link: dict[str, int] = {}
@@ -110,10 +112,12 @@ def backtest(
             continue
         feats = story.features(item.title, item.text, m.terms)
         if item.link and item.link in by_link:
-            stories[by_link[item.link]].members.append((item, "same link"))
+            joined = stories[by_link[item.link]]
+            joined.members.append((item, "same link"))
+            joined.features.append(feats)  # as the daemon indexes every hit of a story
             continue
-        candidates = [(n, f) for n, s in enumerate(stories) for f in s.features]
-        best = story.best_match(feats, candidates, title_threshold)
+        candidates = [(n, n, f) for n, s in enumerate(stories) for f in s.features]
+        best = story.best_story(feats, candidates, title_threshold)
         if best is not None:
             n, signal, score = best
             stories[n].members.append((item, story.describe(signal, score)))
