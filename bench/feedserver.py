@@ -74,6 +74,32 @@ def feed_urls(hosts: Sequence[tuple[str, int]], n: int) -> list[str]:
     ]
 
 
+# Syllables of made-up names (bench/story_cost.py, soakserver --fresh-names): words no
+# corpus headline has, so each one is new to every per-word cache.
+SYLLABLES = [
+    "ka",
+    "ro",
+    "mi",
+    "zu",
+    "te",
+    "la",
+    "vo",
+    "shi",
+    "an",
+    "del",
+    "bur",
+    "qua",
+    "nex",
+    "tor",
+    "pli",
+    "gan",
+    "ve",
+    "sor",
+    "lu",
+    "xa",
+]
+
+
 def load_headlines() -> tuple[list[str], str]:
     """Real headlines from ../shared/corpus/headlines when present, else generated ones."""
     titles: list[str] = []

@@ -65,6 +65,7 @@ from feedserver import (
     _MODELS,
     _ORGS,
     LAST_MODIFIED,
+    SYLLABLES,
     Feed,
     _answer,
     _paragraphs,
@@ -177,30 +178,6 @@ class _SoakRoute(_Route):
         self.not_modified = _answer("304 Not Modified", common, 0)
 
 
-_SYLLABLES = [
-    "ka",
-    "ro",
-    "mi",
-    "zu",
-    "te",
-    "la",
-    "vo",
-    "shi",
-    "an",
-    "del",
-    "bur",
-    "qua",
-    "nex",
-    "tor",
-    "pli",
-    "gan",
-    "ve",
-    "sor",
-    "lu",
-    "xa",
-]
-
-
 class Changer:
     """Publishes new versions of random feeds: new items on top, oldest ones dropped."""
 
@@ -242,7 +219,7 @@ class Changer:
             return tmpl.format(org=self.rng.choice(_ORGS), model=self.rng.choice(_MODELS)), True
         title = self.rng.choice(self.titles)
         for _ in range(self.fresh_names):  # a name never seen before: an open vocabulary
-            title += " " + "".join(self.rng.choice(_SYLLABLES) for _ in range(4)).capitalize()
+            title += " " + "".join(self.rng.choice(SYLLABLES) for _ in range(4)).capitalize()
         return title, False
 
     def _item(self, feed: Feed, i: int, when: datetime) -> tuple[str, bool, str, str]:

@@ -40,6 +40,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from feedserver import SYLLABLES
 from weightwatch.matching import story
 from weightwatch.storage.store import Storage
 from weightwatch.types import StoryLookup
@@ -55,28 +56,6 @@ UCI_CSV = (
 )
 START = datetime(2024, 1, 1, tzinfo=UTC)
 RULE = "news"
-SYLLABLES = [
-    "ka",
-    "ro",
-    "mi",
-    "zu",
-    "te",
-    "la",
-    "vo",
-    "shi",
-    "an",
-    "del",
-    "bur",
-    "qua",
-    "nex",
-    "tor",
-    "pli",
-    "gan",
-    "ve",
-    "sor",
-    "lu",
-    "xa",
-]
 
 
 def base_titles() -> list[str]:

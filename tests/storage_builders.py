@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from weightwatch.matching import story
 from weightwatch.storage import Storage
-from weightwatch.types import NewAlert, NewHit, SourceUpdate
+from weightwatch.types import NewAlert, NewHit, RelatedStory, SourceUpdate
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -40,3 +41,41 @@ def filled(path: Path) -> Storage:
         state=SourceUpdate(last_poll=NOW, last_status="ok", primed=True),
     )
     return storage
+
+
+def story_hit(
+    title: str,
+    item_id: str,
+    source: str = "a",
+    *,
+    duplicate_of: int | None = None,
+    related: RelatedStory | None = None,
+) -> NewHit:
+    """A hit of rule "r" with its story features and index words, as the decider makes it."""
+    feats = story.features(title)
+    return NewHit(
+        rule="r",
+        source=source,
+        item_id=item_id,
+        link=f"https://{source}.example/{item_id}",
+        title=title,
+        title_key=feats.key,
+        published=None,
+        terms=(),
+        snippet="",
+        story_features=feats.to_json(),
+        story_words=tuple(feats.index_words()),
+        duplicate_of=duplicate_of,
+        related=related,
+    )
+
+
+def record_hits(storage: Storage, hits: list[NewHit], source: str = "a") -> list[int]:
+    """``hits`` stored as one poll of ``source`` at NOW; their ids."""
+    return storage.record_poll(
+        source,
+        now=NOW,
+        items=[],
+        hits=hits,
+        state=SourceUpdate(last_poll=NOW, last_status="ok"),
+    )

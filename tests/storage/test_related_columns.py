@@ -4,50 +4,21 @@ a story's first hit is read back as the ``RelatedStory`` a later hit may be hint
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
-from storage_builders import NOW
+from storage_builders import NOW, record_hits, story_hit
 from weightwatch.matching import story
 from weightwatch.storage import Storage
 from weightwatch.storage.migrations import migrations
-from weightwatch.types import NewHit, RelatedStory, SourceUpdate, StoryLookup
+from weightwatch.types import RelatedStory, StoryLookup
 
 pytestmark = pytest.mark.integration  # real SQLite files
 
 TITLE = "OpenAI launches two open AI reasoning models"
-
-
-def hit(title: str, item_id: str, related: RelatedStory | None = None) -> NewHit:
-    feats = story.features(title)
-    return NewHit(
-        rule="r",
-        source="a",
-        item_id=item_id,
-        link=f"https://a.example/{item_id}",
-        title=title,
-        title_key=feats.key,
-        published=None,
-        terms=(),
-        snippet="",
-        story_features=feats.to_json(),
-        story_words=tuple(feats.index_words()),
-        related=related,
-    )
-
-
-def record(storage: Storage, hits: list[NewHit]) -> list[int]:
-    return storage.record_poll(
-        "a",
-        now=NOW,
-        items=[],
-        hits=hits,
-        state=SourceUpdate(last_poll=NOW, last_status="ok"),
-    )
 
 
 def test_a_hits_hint_is_stored_and_a_same_poll_story_is_stamped_with_the_poll(
@@ -57,7 +28,14 @@ def test_a_hits_hint_is_stored_and_a_same_poll_story_is_stamped_with_the_poll(
     storage.ensure_sources([("a", "http://a.example/feed")])
     earlier = RelatedStory("Earlier story", "wire", NOW - timedelta(hours=3), "https://w/1")
     same_poll = RelatedStory(TITLE, "a", None, "https://a.example/1")
-    record(storage, [hit(TITLE, "1"), hit("Other", "2", earlier), hit("Third", "3", same_poll)])
+    record_hits(
+        storage,
+        [
+            story_hit(TITLE, "1"),
+            story_hit("Other", "2", related=earlier),
+            story_hit("Third", "3", related=same_poll),
+        ],
+    )
     rows = storage.conn.execute(
         "SELECT related_title, related_source, related_link, related_at FROM hits ORDER BY id"
     ).fetchall()
@@ -73,9 +51,9 @@ def test_a_hits_hint_is_stored_and_a_same_poll_story_is_stamped_with_the_poll(
 def test_the_story_context_names_each_storys_first_hit(tmp_path: Path) -> None:
     storage = Storage(tmp_path / "ww.db")
     storage.ensure_sources([("a", "http://a.example/feed")])
-    (first_id,) = record(storage, [hit(TITLE, "1")])
-    member = replace(hit(TITLE + " - Reuters", "2"), duplicate_of=first_id)
-    (member_id,) = record(storage, [member])
+    (first_id,) = record_hits(storage, [story_hit(TITLE, "1")])
+    member = story_hit(TITLE + " - Reuters", "2", duplicate_of=first_id)
+    (member_id,) = record_hits(storage, [member])
     feats = story.features(TITLE)
     lookup = StoryLookup(
         words=(("r", tuple((w, 1.0) for w in feats.lookup_words())),),

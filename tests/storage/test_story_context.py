@@ -3,49 +3,20 @@ connection never hides a change, and none of its statements scans every stored h
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from storage_builders import NOW
+from storage_builders import NOW, record_hits, story_hit
 from weightwatch.matching import story
 from weightwatch.storage import Storage
 from weightwatch.storage.stories import read_context
-from weightwatch.types import NewHit, SourceUpdate, StoryContext, StoryLookup
+from weightwatch.types import StoryContext, StoryLookup
 
 pytestmark = pytest.mark.integration  # real SQLite files
 
 TITLE = "OpenAI releases gpt-oss-120b open-weight reasoning model"
-
-
-def hit(title: str, item_id: str, source: str = "a", duplicate_of: int | None = None) -> NewHit:
-    feats = story.features(title)
-    return NewHit(
-        rule="r",
-        source=source,
-        item_id=item_id,
-        link=f"https://{source}.example/{item_id}",
-        title=title,
-        title_key=feats.key,
-        published=None,
-        terms=(),
-        snippet="",
-        story_features=feats.to_json(),
-        story_words=tuple(feats.index_words()),
-        duplicate_of=duplicate_of,
-    )
-
-
-def record(storage: Storage, source: str, hits: list[NewHit]) -> list[int]:
-    return storage.record_poll(
-        source,
-        now=NOW,
-        items=[],
-        hits=hits,
-        state=SourceUpdate(last_poll=NOW, last_status="ok"),
-    )
 
 
 def lookup(title: str, link: str = "") -> StoryLookup:
@@ -77,20 +48,20 @@ def storage(tmp_path: Path) -> Storage:
 
 
 def test_a_storys_sources_are_read_anew_when_another_outlet_joins_it(storage: Storage) -> None:
-    (first,) = record(storage, "a", [hit(TITLE, "1")])
+    (first,) = record_hits(storage, [story_hit(TITLE, "1")], "a")
     before = storage.story_context(lookup(TITLE))  # remembers the story's first hit
     assert before.sources[first] == {"a"}
-    record(storage, "b", [hit(TITLE + " - Reuters", "2", "b", duplicate_of=first)])
+    record_hits(storage, [story_hit(TITLE + " - Reuters", "2", "b", duplicate_of=first)], "b")
     after = storage.story_context(lookup(TITLE))
     assert after.sources[first] == {"a", "b"}
     assert len(after.hits) == 2
 
 
 def test_a_read_that_remembers_equals_a_read_from_scratch(storage: Storage) -> None:
-    (first,) = record(storage, "a", [hit(TITLE, "1")])
-    record(storage, "b", [hit(TITLE + " (update)", "2", "b", duplicate_of=first)])
-    record(storage, "c", [hit("OpenAI open-weight model gpt-oss-120b is out", "3", "c")])
-    record(storage, "a", [hit("Mistral releases a new reasoning model", "4")])
+    (first,) = record_hits(storage, [story_hit(TITLE, "1")], "a")
+    record_hits(storage, [story_hit(TITLE + " (update)", "2", "b", duplicate_of=first)], "b")
+    record_hits(storage, [story_hit("OpenAI open-weight model gpt-oss-120b is out", "3", "c")], "c")
+    record_hits(storage, [story_hit("Mistral releases a new reasoning model", "4")], "a")
     titles = [TITLE, "gpt-oss-120b reasoning benchmarks", "Mistral reasoning model weights"]
     for _ in range(2):  # the second round is answered from what the first remembered
         for title in titles:
@@ -101,9 +72,11 @@ def test_a_read_that_remembers_equals_a_read_from_scratch(storage: Storage) -> N
 
 
 def test_no_statement_of_the_read_scans_every_stored_hit(storage: Storage) -> None:
-    record(storage, "a", [hit(f"Story number {n} about reasoning", str(n)) for n in range(30)])
-    (first,) = record(storage, "b", [hit(TITLE, "x", "b")])
-    record(storage, "c", [replace(hit(TITLE, "y", "c"), duplicate_of=first)])
+    record_hits(
+        storage, [story_hit(f"Story number {n} about reasoning", str(n)) for n in range(30)], "a"
+    )
+    (first,) = record_hits(storage, [story_hit(TITLE, "x", "b")], "b")
+    record_hits(storage, [story_hit(TITLE, "y", "c", duplicate_of=first)], "c")
     # The statistics `PRAGMA optimize` gathered on a year of 1,000 feeds (bench/year.py):
     # most hits start their own story (duplicate_of NULL), so the index on duplicate_of
     # looks unselective, and a careless query scans the table.

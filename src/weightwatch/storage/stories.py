@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Generic, TypeVar
 
@@ -38,9 +38,6 @@ class _Recent(Generic[K, V]):
         self.entries.move_to_end(key)
         if len(self.entries) > self.size:
             self.entries.popitem(last=False)
-
-    def missing(self, keys: Iterable[K]) -> list[K]:
-        return [k for k in keys if k not in self.entries]
 
 
 class Remembered:
